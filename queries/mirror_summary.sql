@@ -1,0 +1,24 @@
+-- mirror_summary: the tutorial's Step 6 figures over mirrored requests in a time window.
+-- Columns: total_mirrored, shadow_completed, shadow_pending, shadow_failures,
+--   avg_primary_latency_ms, avg_shadow_latency_ms, avg_latency_diff_ms,
+--   avg_primary_output_tokens, avg_shadow_output_tokens, avg_token_count_diff,
+--   avg_similarity, min_similarity, max_similarity.
+-- Averages are rounded as the Step 6 jq program rounds them (integers; similarity to
+-- 2 decimals). Primary figures cover every mirrored request; shadow figures cover
+-- successful shadows only (a failed or pending shadow has no latency or tokens to average).
+SELECT
+    COUNT(*) AS total_mirrored,
+    COALESCE(SUM(shadow_status = 'success'), 0) AS shadow_completed,
+    COALESCE(SUM(shadow_status = 'pending'), 0) AS shadow_pending,
+    COALESCE(SUM(shadow_status NOT IN ('success', 'pending')), 0) AS shadow_failures,
+    CAST(ROUND(AVG(primary_latency_ms)) AS INTEGER) AS avg_primary_latency_ms,
+    CAST(ROUND(AVG(CASE WHEN shadow_status = 'success' THEN shadow_latency_ms END)) AS INTEGER) AS avg_shadow_latency_ms,
+    CAST(ROUND(AVG(latency_diff_ms)) AS INTEGER) AS avg_latency_diff_ms,
+    CAST(ROUND(AVG(primary_output_tokens)) AS INTEGER) AS avg_primary_output_tokens,
+    CAST(ROUND(AVG(CASE WHEN shadow_status = 'success' THEN shadow_output_tokens END)) AS INTEGER) AS avg_shadow_output_tokens,
+    CAST(ROUND(AVG(token_count_diff)) AS INTEGER) AS avg_token_count_diff,
+    ROUND(AVG(content_similarity), 2) AS avg_similarity,
+    ROUND(MIN(content_similarity), 2) AS min_similarity,
+    ROUND(MAX(content_similarity), 2) AS max_similarity
+FROM mirror_pairs
+WHERE ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms;

@@ -1,0 +1,4 @@
+-- retention_prune: deletes events older than :cutoff_ms (audit_logger.retention_days).
+-- Shadow rows first, so no shadow row outlives its request.
+DELETE FROM shadow_results WHERE request_id IN (SELECT id FROM requests WHERE ts_unix_ms < :cutoff_ms);
+DELETE FROM requests WHERE ts_unix_ms < :cutoff_ms;

@@ -1,0 +1,53 @@
+//! One file per subcommand, each with a `run`; this file dispatches and holds what they share.
+
+mod demo;
+mod events;
+pub mod gateway_run;
+mod mirror_report;
+mod policy_lint;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::cli::{Cli, Command, EventsCommand, GatewayCommand, MirrorCommand, PolicyCommand};
+
+/// Logs go to stderr (stdout is for command output); `RUST_LOG` overrides the default.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,refinery_core=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let db = cli.db.unwrap_or_else(crate::store::default_db_path);
+    match cli.command {
+        Command::Policy(PolicyCommand::Lint(args)) => Ok(policy_lint::run(&args)),
+        Command::Gateway(GatewayCommand::Run(args)) => {
+            runtime()?.block_on(gateway_run::run(&args, db))
+        }
+        Command::Events(EventsCommand::List(args)) => events::list(&args, &db),
+        Command::Events(EventsCommand::Tail(args)) => events::tail(&args, &db),
+        Command::Mirror(MirrorCommand::Report(args)) => mirror_report::run(&args, &db),
+        Command::Demo(args) => runtime()?.block_on(demo::run(&args, db)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Opens the event database for a read command (applying migrations, as every command does).
+fn open_db(db: &PathBuf) -> anyhow::Result<rusqlite::Connection> {
+    crate::store::open(db).with_context(|| {
+        format!("opening the event database (set --db or KT_DB to use another file)")
+    })
+}

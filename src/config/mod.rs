@@ -1,0 +1,288 @@
+//! The validated configuration: the only config type the rest of kt sees.
+//!
+//! Loading happens in two stages (see `lint.rs`): the YAML is parsed into a spanned
+//! tree (`node.rs`), then every rule is checked and all findings are collected with
+//! their key path and line:column. `kt policy lint` and `kt gateway run` call the same
+//! [`load`] so they can never disagree about what is valid.
+
+mod diagnostics;
+mod lint;
+mod node;
+
+use std::path::Path;
+
+pub use diagnostics::{Finding, LintReport, Severity};
+pub use lint::lint_str;
+
+/// Reading or parsing failed before any rule could be checked (`kt policy lint` exits 2).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: not valid YAML: {message}")]
+    Syntax {
+        path: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+}
+
+/// Reads and lints a config file. `Ok` carries the report; its `config` is `Some` only
+/// when there are no errors (warnings allowed).
+pub fn load(path: &Path) -> Result<LintReport, LoadError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    lint_str(&text, &display, &|name| std::env::var(name).ok())
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `version:` of the Step 1 shape, if given.
+    pub version: Option<String>,
+    /// `pack:` metadata of the Step 8 shape, if given.
+    pub pack: Option<Pack>,
+    /// Upstream targets in file order. Never empty.
+    pub targets: Vec<Target>,
+    /// The mirror; `None` when the block is absent or `enabled: false`.
+    pub mirror: Option<Mirror>,
+    /// Policies in evaluation order (Step 1 list order, or Step 8 `chain` order).
+    pub policies: Vec<Policy>,
+    /// Target that answers callers: the mirror's primary, else the first target.
+    pub primary: String,
+}
+
+impl Config {
+    /// The target with this id.
+    pub fn target(&self, id: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.id == id)
+    }
+}
+
+/// `pack:` block (Step 8): descriptive metadata for a policy pack.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    pub name: String,
+    pub version: Option<String>,
+    pub enabled: bool,
+}
+
+/// Which wire format a target speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// OpenAI Chat Completions (also any OpenAI-compatible server).
+    OpenAi,
+    /// Anthropic Messages API, translated to and from Chat Completions.
+    Anthropic,
+    /// kt's built-in simulator: deterministic answers, no network, no key.
+    Simulated,
+}
+
+impl ProviderKind {
+    /// Every accepted spelling, for lint suggestions.
+    pub const NAMES: [&'static str; 3] = ["openai", "anthropic", "simulated"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "openai" => Some(Self::OpenAi),
+            "anthropic" => Some(Self::Anthropic),
+            "simulated" => Some(Self::Simulated),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Simulated => "simulated",
+        }
+    }
+}
+
+/// One entry of `providers.targets`.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `id`: unique name used by `traffic_mirror.primary/shadow` and in events.
+    pub id: String,
+    /// `provider`: openai | anthropic | simulated.
+    pub kind: ProviderKind,
+    /// `base_url`: scheme://host[:port][/v1]; normalised to have no trailing `/v1` or `/`.
+    /// Defaults to the provider's public API.
+    pub base_url: String,
+    /// `secret_key_ref.env`: environment variable holding the API key.
+    pub key_env: Option<String>,
+    /// `anthropic_version`: `anthropic-version` header (anthropic only). Default `2023-06-01`.
+    pub anthropic_version: String,
+    /// `timeout_ms`: whole-request timeout for calls to this target. Default 600000 (10 min).
+    pub timeout_ms: u64,
+    /// `connect_timeout_ms`: TCP+TLS connect timeout. Default 5000.
+    pub connect_timeout_ms: u64,
+    /// `default_max_tokens`: `max_tokens` sent to Anthropic when the caller gave none. Default 4096.
+    pub default_max_tokens: u64,
+    /// `simulate:` settings (simulated only).
+    pub simulate: Simulate,
+}
+
+/// `simulate:` block of a `provider: simulated` target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Simulate {
+    /// `latency_ms`: base time before answering. Default 50.
+    pub latency_ms: u64,
+    /// `jitter_ms`: extra random-free, prompt-derived delay in [0, jitter_ms]. Default 0.
+    pub jitter_ms: u64,
+    /// `output_tokens`: approximate answer length in tokens (words). Default 120.
+    pub output_tokens: u64,
+    /// `fail_rate`: fraction of requests answered with a 500, derived from the prompt. Default 0.
+    pub fail_rate: f64,
+}
+
+impl Default for Simulate {
+    fn default() -> Self {
+        Self {
+            latency_ms: 50,
+            jitter_ms: 0,
+            output_tokens: 120,
+            fail_rate: 0.0,
+        }
+    }
+}
+
+/// A comparison metric named in `traffic_mirror.compare_metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CompareMetric {
+    /// `latency`: `latency_diff_ms` = shadow − primary.
+    Latency,
+    /// `token_count`: `token_count_diff` = shadow − primary output tokens.
+    TokenCount,
+    /// `content_similarity`: word-token cosine similarity in [0, 1].
+    ContentSimilarity,
+}
+
+impl CompareMetric {
+    pub const NAMES: [&'static str; 3] = ["latency", "token_count", "content_similarity"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "latency" => Some(Self::Latency),
+            "token_count" => Some(Self::TokenCount),
+            "content_similarity" => Some(Self::ContentSimilarity),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Latency => "latency",
+            Self::TokenCount => "token_count",
+            Self::ContentSimilarity => "content_similarity",
+        }
+    }
+}
+
+/// `traffic_mirror:` block, present and `enabled: true`.
+#[derive(Debug, Clone)]
+pub struct Mirror {
+    /// `primary`: target whose answer callers get.
+    pub primary: String,
+    /// `shadow`: target that receives the mirrored copy.
+    pub shadow: String,
+    /// `model_mapping`: primary model → shadow model, in file order. A request whose model
+    /// is not a key is not mirrored (recorded as `no_model_mapping`).
+    pub model_mapping: Vec<(String, String)>,
+    /// `sample_rate`: fraction in [0, 1] of eligible requests mirrored. Default 1.0.
+    pub sample_rate: f64,
+    /// `async`: true answers the caller as soon as the primary answers; false waits for the
+    /// shadow too (bounded by `timeout_ms`). Default true.
+    pub asynchronous: bool,
+    /// `log_shadow_response`: store both answers' text in the database. Default false.
+    pub log_shadow_response: bool,
+    /// `compare_metrics`: which comparison values are computed. Default: all three.
+    pub compare_metrics: Vec<CompareMetric>,
+    /// `timeout_ms`: limit on one shadow call (and on the wait when `async: false`). Default 60000.
+    pub timeout_ms: u64,
+    /// `max_in_flight`: shadows running at once; past it a request is not mirrored and its
+    /// event records `dropped`. Default 256.
+    pub max_in_flight: usize,
+}
+
+impl Mirror {
+    /// The shadow model for a primary model, if mapped.
+    pub fn shadow_model_for(&self, primary_model: &str) -> Option<&str> {
+        self.model_mapping
+            .iter()
+            .find(|(p, _)| p == primary_model)
+            .map(|(_, s)| s.as_str())
+    }
+
+    pub fn computes(&self, metric: CompareMetric) -> bool {
+        self.compare_metrics.contains(&metric)
+    }
+}
+
+/// A configured policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// `name` (Step 1) or the key under `policies.policy` (Step 8).
+    pub name: String,
+    pub kind: PolicyKind,
+}
+
+/// What a policy does.
+#[derive(Debug, Clone)]
+pub enum PolicyKind {
+    /// `type: content_filter`: scans request and answer text for sensitive data.
+    ContentFilter {
+        /// `action`: flag (record findings, never block) or block (reject the request with 400).
+        action: FilterAction,
+        /// `patterns`: extra `{name, regex}` detectors, added to the built-in ones.
+        patterns: Vec<Pattern>,
+    },
+    /// `type: audit_logger`: settings for the event log itself.
+    AuditLogger {
+        /// `immutable`: event rows cannot be updated or deleted except by retention. Default true.
+        immutable: bool,
+        /// `retention_days`: rows older than this are deleted at start and daily. None keeps all.
+        retention_days: Option<u64>,
+        /// `log_all_access`: also log requests that were rejected before reaching a provider
+        /// (400/413). Default true.
+        log_all_access: bool,
+    },
+}
+
+/// Content-filter actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterAction {
+    Flag,
+    Block,
+}
+
+impl FilterAction {
+    pub const NAMES: [&'static str; 2] = ["flag", "block"];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Flag => "flag",
+            Self::Block => "block",
+        }
+    }
+}
+
+/// A named regular expression of the content filter.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub name: String,
+    pub regex: regex::Regex,
+}
+
+/// Public API base URLs used when `base_url` is absent.
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com";
+pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+/// `anthropic-version` sent unless a target overrides it.
+pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";

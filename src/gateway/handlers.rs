@@ -1,0 +1,339 @@
+//! HTTP handlers: `POST /v1/chat/completions` (the proxied primary path), `GET /healthz`,
+//! and OpenAI-shaped answers for unknown routes.
+//!
+//! The chat handler does only what the caller's answer needs: parse the body once, decide
+//! about mirroring, call the primary, answer. The shadow call, the comparison, the content
+//! scan for flagging and the database write all run as tracked background tasks.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
+
+use super::errors::ApiError;
+use super::state::AppState;
+use crate::mirror::{self, Decision, PrimaryOutcome, ShadowJob};
+use crate::policy::PolicyFinding;
+use crate::providers::prompt_text;
+use crate::store::{RequestRow, now_stamp};
+
+/// `POST /v1/chat/completions`.
+pub async fn chat_completions(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let (ts, ts_unix_ms) = now_stamp();
+    let mut row = RequestRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        ts,
+        ts_unix_ms,
+        target: state.primary.id.clone(),
+        provider: state.primary.kind.as_str().to_string(),
+        mirror_state: "not_eligible".into(),
+        ..RequestRow::default()
+    };
+    let mut scan = Scan::default();
+    let result = proxy(&state, body, &mut row, &mut scan).await;
+    row.latency_ms = elapsed_ms(started);
+    let mut response = match result {
+        Ok(mut answer) => {
+            row.status = "success".into();
+            row.http_status = 200;
+            answer.insert("provider".into(), Value::String(state.primary.id.clone()));
+            (StatusCode::OK, axum::Json(Value::Object(answer))).into_response()
+        }
+        Err(e) => {
+            if row.status.is_empty() {
+                // A request kt refused to forward is `rejected`; an upstream failure is `error`.
+                row.status = if e.class == "bad_request" {
+                    "rejected"
+                } else {
+                    "error"
+                }
+                .into();
+            }
+            row.http_status = e.status.as_u16();
+            row.error_class = Some(e.class.to_string());
+            row.error_message = Some(e.message.clone());
+            e.into_response()
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&row.id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    state.answered.fetch_add(1, Ordering::Relaxed);
+    let bg = state.clone();
+    state.tracker.spawn(async move { record(&bg, row, scan) });
+    response
+}
+
+/// Text kept for the off-path content scan.
+#[derive(Default)]
+struct Scan {
+    request: Option<Map<String, Value>>,
+    response_text: Option<String>,
+    blocked: Vec<PolicyFinding>,
+}
+
+/// The primary path. Fills `row` as it learns things; returns the answer body or the
+/// error for the caller.
+async fn proxy(
+    state: &AppState,
+    body: Result<Bytes, BytesRejection>,
+    row: &mut RequestRow,
+    scan: &mut Scan,
+) -> Result<Map<String, Value>, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "request body is larger than the gateway accepts",
+                "bad_request",
+            )
+        } else {
+            ApiError::bad_request(format!("cannot read the request body: {rejection}"), None)
+        }
+    })?;
+    let req = parse_request(&body)?;
+    let model = req
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    row.model = Some(model.clone());
+
+    if state.filter.has_blocking() {
+        let blocked = state.filter.blocking_findings(&prompt_text(&req));
+        if !blocked.is_empty() {
+            row.status = "blocked".into();
+            let kinds: Vec<&str> = blocked.iter().map(|f| f.kind.as_str()).collect();
+            let err = ApiError {
+                code: Some("content_policy_violation".into()),
+                class: "policy",
+                ..ApiError::bad_request(
+                    format!(
+                        "the request was blocked by policy `{}`: it contains {}",
+                        blocked[0].policy,
+                        kinds.join(", ")
+                    ),
+                    Some("messages"),
+                )
+            };
+            scan.blocked = blocked;
+            return Err(err);
+        }
+    }
+
+    let decision = mirror::decide(state.config.mirror.as_ref(), &model, fastrand::f64());
+    row.mirror_state = decision.state().to_string();
+    let mut primary_tx = None;
+    let mut shadow_handle = None;
+    if let (Decision::Mirror { shadow_model }, Some(m), Some(shadow)) = (
+        &decision,
+        state.config.mirror.as_ref(),
+        state.shadow.as_ref(),
+    ) {
+        match state.mirror_slots.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let (tx, rx) = oneshot::channel();
+                primary_tx = Some(tx);
+                row.shadow_target = Some(shadow.id.clone());
+                row.shadow_model = Some(shadow_model.clone());
+                let job = ShadowJob {
+                    request_id: row.id.clone(),
+                    provider: shadow.clone(),
+                    request: req.clone(),
+                    model: shadow_model.clone(),
+                    timeout: Duration::from_millis(m.timeout_ms),
+                    metrics: m.compare_metrics.clone(),
+                    log_text: m.log_shadow_response,
+                    primary: rx,
+                    sink: state.sink.clone(),
+                    cancel: state.cancel.clone(),
+                    permit,
+                };
+                shadow_handle = Some(state.tracker.spawn(mirror::run_shadow(job)));
+            }
+            Err(_) => {
+                // Every slot is taken: skip the shadow rather than queue it, so a slow
+                // shadow can never build up work or memory behind the caller.
+                row.mirror_state = "dropped".into();
+                state.mirror_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    let upstream_started = Instant::now();
+    let result = state.primary.chat(&req, &model, None).await;
+    let upstream_ms = elapsed_ms(upstream_started);
+    row.upstream_latency_ms = Some(upstream_ms);
+    let log_text = state
+        .config
+        .mirror
+        .as_ref()
+        .is_some_and(|m| m.log_shadow_response);
+
+    let outcome = match &result {
+        Ok(c) => PrimaryOutcome {
+            ok: true,
+            text: if primary_tx.is_some() {
+                c.text.clone()
+            } else {
+                String::new()
+            },
+            latency_ms: upstream_ms,
+            output_tokens: c.output_tokens,
+        },
+        Err(_) => PrimaryOutcome {
+            ok: false,
+            text: String::new(),
+            latency_ms: upstream_ms,
+            output_tokens: None,
+        },
+    };
+    if let Some(tx) = primary_tx {
+        // The shadow task may already have given up (shutdown); nothing to do then.
+        let _ = tx.send(outcome);
+    }
+    if let (Some(handle), Some(m)) = (shadow_handle, state.config.mirror.as_ref()) {
+        if !m.asynchronous {
+            // `async: false`: hold the answer until the shadow is recorded, bounded by
+            // the shadow timeout plus a margin for the comparison.
+            let bound = Duration::from_millis(m.timeout_ms) + Duration::from_secs(1);
+            let _ = tokio::time::timeout(bound, handle).await;
+        }
+    }
+
+    let completion = result.map_err(|e| ApiError::from_upstream(&state.primary.id, &e))?;
+    row.input_tokens = completion.input_tokens;
+    row.output_tokens = completion.output_tokens;
+    row.finish_reason = completion.finish_reason.clone();
+    if log_text {
+        row.response_text = Some(completion.text.clone());
+    }
+    if !state.filter.is_empty() {
+        scan.request = Some(req);
+        scan.response_text = Some(completion.text);
+    }
+    Ok(completion.body)
+}
+
+/// Parses and checks a Chat Completions request body.
+fn parse_request(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the request body is not valid JSON: {e}"), None)
+    })?;
+    let Value::Object(req) = value else {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+            None,
+        ));
+    };
+    match req.get("model") {
+        Some(Value::String(m)) if !m.is_empty() => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`model` must be a non-empty string",
+                Some("model"),
+            ));
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "you must provide a `model` parameter",
+                Some("model"),
+            ));
+        }
+    }
+    match req.get("messages") {
+        Some(Value::Array(msgs)) if !msgs.is_empty() => {
+            if msgs
+                .iter()
+                .any(|m| !m.get("role").is_some_and(Value::is_string))
+            {
+                return Err(ApiError::bad_request(
+                    "every message needs a string `role`",
+                    Some("messages"),
+                ));
+            }
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`messages` must be a non-empty array",
+                Some("messages"),
+            ));
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "you must provide a `messages` parameter",
+                Some("messages"),
+            ));
+        }
+    }
+    if req.get("stream").and_then(Value::as_bool) == Some(true) {
+        return Err(ApiError::bad_request(
+            "streaming (`stream: true`) is not supported by this gateway yet",
+            Some("stream"),
+        ));
+    }
+    Ok(req)
+}
+
+/// Runs the flagging scan and hands the request's row to the writer (background task).
+fn record(state: &AppState, mut row: RequestRow, scan: Scan) {
+    let mut findings = scan.blocked;
+    if let Some(req) = &scan.request {
+        findings.extend(state.filter.flag_findings(&prompt_text(req), "request"));
+    }
+    if let Some(text) = &scan.response_text {
+        findings.extend(state.filter.flag_findings(text, "response"));
+    }
+    row.policy_findings = serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into());
+    state.sink.request(row);
+}
+
+/// `GET /healthz`: liveness plus the accounting counters.
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let stats = state.sink.stats();
+    axum::Json(json!({
+        "status": "ok",
+        "requests_answered": state.answered.load(Ordering::Relaxed),
+        "events_queued": stats.queued.load(Ordering::Relaxed),
+        "events_written": stats.written.load(Ordering::Relaxed),
+        "events_dropped": stats.dropped(),
+        "event_queue_depth": state.sink.queue_depth(),
+        "shadows_in_flight": state.config.mirror.as_ref().map_or(0, |m| m.max_in_flight - state.mirror_slots.available_permits()),
+        "mirror_dropped": state.mirror_dropped.load(Ordering::Relaxed),
+    }))
+}
+
+/// Unknown route: 404 in the OpenAI error shape.
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "unknown route: kt serves POST /v1/chat/completions and GET /healthz",
+        "not_found",
+    )
+}
+
+/// Known route, wrong method: 405 in the OpenAI error shape.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        "method not allowed on this route",
+        "bad_request",
+    )
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}

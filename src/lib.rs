@@ -1,0 +1,23 @@
+//! kt: an LLM gateway for shadow testing.
+//!
+//! Layout (a request flows top to bottom):
+//! - `cli`, `cmd`: the command line and one file per subcommand.
+//! - `config`: YAML → spanned tree → lint findings + the validated [`config::Config`].
+//! - `gateway`: axum router, handlers, OpenAI-shaped errors, graceful shutdown.
+//! - `policy`: content filter (flag/block) and audit-log settings.
+//! - `providers`: one file per wire format (OpenAI, Anthropic, simulated) behind one `Provider`.
+//! - `mirror`: sampling and model mapping, the off-path shadow call, comparison metrics.
+//! - `store`: SQLite (refinery migrations, WAL), the writer thread, event reads, canned queries.
+//! - `report`: the mirror report from canned queries, rendered as a table or JSON.
+//! - `output`: everything printed to stdout.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod gateway;
+pub mod mirror;
+pub mod output;
+pub mod policy;
+pub mod providers;
+pub mod report;
+pub mod store;

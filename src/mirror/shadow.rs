@@ -1,0 +1,172 @@
+//! One shadow call, run as a background task: call the shadow, wait for the primary's
+//! outcome, compare, and queue the shadow's row. Nothing here is on the caller's path.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::compare::{SIMILARITY_ALGORITHM, content_similarity};
+use crate::config::CompareMetric;
+use crate::providers::{Completion, Provider, UpstreamError};
+use crate::store::{EventSink, ShadowRow, now_stamp};
+
+/// What the shadow task needs to know about the primary's answer to compare with it.
+#[derive(Debug, Clone)]
+pub struct PrimaryOutcome {
+    /// The primary answered successfully.
+    pub ok: bool,
+    pub text: String,
+    /// Time spent waiting on the primary upstream.
+    pub latency_ms: u64,
+    pub output_tokens: Option<u64>,
+}
+
+/// Everything one shadow call needs; built by the gateway when a request is mirrored.
+pub struct ShadowJob {
+    pub request_id: String,
+    pub provider: Arc<Provider>,
+    /// The caller's request body (the shadow's own copy).
+    pub request: Map<String, Value>,
+    /// The shadow model, from `model_mapping`.
+    pub model: String,
+    pub timeout: Duration,
+    pub metrics: Vec<CompareMetric>,
+    pub log_text: bool,
+    /// Resolved by the gateway once the primary has answered (or failed).
+    pub primary: oneshot::Receiver<PrimaryOutcome>,
+    pub sink: EventSink,
+    /// Fired at shutdown after the drain period: the shadow gives up and records why.
+    pub cancel: CancellationToken,
+    /// Holds one of `max_in_flight` slots until the row is queued.
+    pub permit: OwnedSemaphorePermit,
+}
+
+/// Runs the shadow call and queues its row. Returns once the row is handed to the writer.
+pub async fn run_shadow(job: ShadowJob) {
+    let ShadowJob {
+        request_id,
+        provider,
+        request,
+        model,
+        timeout,
+        metrics,
+        log_text,
+        primary,
+        sink,
+        cancel,
+        permit,
+    } = job;
+    let started = Instant::now();
+    let (result, cancelled) = tokio::select! {
+        r = provider.chat(&request, &model, Some(timeout)) => (r, false),
+        () = cancel.cancelled() => (
+            Err(UpstreamError::Connect("gateway shut down before the shadow answered".into())),
+            true,
+        ),
+    };
+    let latency_ms = elapsed_ms(started);
+    // The primary has its own timeout, so this wait is bounded; a dropped sender means
+    // the caller's request ended without a primary answer to compare with.
+    let primary = tokio::select! {
+        p = primary => p.ok(),
+        () = cancel.cancelled() => None,
+    };
+    let mut row = shadow_row(
+        &request_id,
+        &provider,
+        &model,
+        latency_ms,
+        result,
+        primary.as_ref(),
+        &metrics,
+        log_text,
+    );
+    if cancelled {
+        row.error_class = Some("cancelled".into());
+    }
+    sink.shadow(row);
+    drop(permit);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn shadow_row(
+    request_id: &str,
+    provider: &Provider,
+    model: &str,
+    latency_ms: u64,
+    result: Result<Completion, UpstreamError>,
+    primary: Option<&PrimaryOutcome>,
+    metrics: &[CompareMetric],
+    log_text: bool,
+) -> ShadowRow {
+    let (ts, _) = now_stamp();
+    let mut row = ShadowRow {
+        request_id: request_id.to_string(),
+        shadow_target: provider.id.clone(),
+        ts,
+        provider: provider.kind.as_str().to_string(),
+        model: model.to_string(),
+        latency_ms,
+        ..ShadowRow::default()
+    };
+    match result {
+        Ok(c) => {
+            row.status = "success".into();
+            row.http_status = Some(200);
+            row.input_tokens = c.input_tokens;
+            row.output_tokens = c.output_tokens;
+            row.finish_reason = c.finish_reason.clone();
+            if let Some(p) = primary.filter(|p| p.ok) {
+                compare(&mut row, &c, p, metrics);
+            }
+            if log_text {
+                row.response_text = Some(c.text);
+            }
+        }
+        Err(e) => {
+            row.status = if matches!(e, UpstreamError::Timeout(_)) {
+                "timeout"
+            } else {
+                "error"
+            }
+            .into();
+            row.http_status = e.status();
+            row.error_class = Some(e.class().into());
+            row.error_message = Some(e.to_string());
+        }
+    }
+    row
+}
+
+/// Fills the comparison columns selected by `compare_metrics`.
+fn compare(
+    row: &mut ShadowRow,
+    shadow: &Completion,
+    primary: &PrimaryOutcome,
+    metrics: &[CompareMetric],
+) {
+    for m in metrics {
+        match m {
+            CompareMetric::Latency => {
+                row.latency_diff_ms = Some(row.latency_ms as i64 - primary.latency_ms as i64);
+            }
+            CompareMetric::TokenCount => {
+                row.token_count_diff = match (shadow.output_tokens, primary.output_tokens) {
+                    (Some(s), Some(p)) => Some(s as i64 - p as i64),
+                    _ => None,
+                };
+            }
+            CompareMetric::ContentSimilarity => {
+                row.content_similarity = Some(content_similarity(&primary.text, &shadow.text));
+                row.similarity_algorithm = Some(SIMILARITY_ALGORITHM.into());
+            }
+        }
+    }
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,258 @@
+//! The `Provider` every caller uses: one per configured target, holding its HTTP client,
+//! base URL, timeouts and key, and dispatching to the target's wire format.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Map, Value};
+
+use super::{Completion, UpstreamError, anthropic, openai, redact, simulated};
+use crate::config::{Config, ProviderKind, Simulate, Target};
+
+/// An API key. Its `Debug` never shows the value, so it cannot reach a log by accident.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+/// One configured target, ready to call.
+#[derive(Debug)]
+pub struct Provider {
+    pub id: String,
+    pub kind: ProviderKind,
+    base_url: String,
+    key_env: Option<String>,
+    key: Option<Secret>,
+    timeout: Duration,
+    anthropic_version: String,
+    default_max_tokens: u64,
+    simulate: Simulate,
+    http: reqwest::Client,
+}
+
+/// Builds a provider for every target, reading keys from the environment now (never again).
+/// `http` is shared by these providers only: the gateway builds one set for primaries and
+/// another for shadows so a slow shadow can never hold the primary's connections.
+pub fn build_providers(config: &Config, http: &reqwest::Client) -> HashMap<String, Arc<Provider>> {
+    config
+        .targets
+        .iter()
+        .map(|t| (t.id.clone(), Arc::new(Provider::new(t, http.clone()))))
+        .collect()
+}
+
+/// The HTTP client for upstream calls: no redirects (an upstream redirect is a
+/// misconfiguration, and following it could leak the key to another host).
+pub fn http_client(connect_timeout_ms: u64) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_millis(connect_timeout_ms))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build()
+}
+
+impl Provider {
+    fn new(t: &Target, http: reqwest::Client) -> Self {
+        let key = t
+            .key_env
+            .as_deref()
+            .and_then(|name| std::env::var(name).ok())
+            .filter(|v| !v.is_empty())
+            .map(Secret);
+        Self {
+            id: t.id.clone(),
+            kind: t.kind,
+            base_url: t.base_url.clone(),
+            key_env: t.key_env.clone(),
+            key,
+            timeout: Duration::from_millis(t.timeout_ms),
+            anthropic_version: t.anthropic_version.clone(),
+            default_max_tokens: t.default_max_tokens,
+            simulate: t.simulate.clone(),
+            http,
+        }
+    }
+
+    /// Sends an OpenAI-shaped chat request for `model`, bounded by this target's timeout
+    /// or `limit` if shorter. The answer comes back OpenAI-shaped whatever the wire format.
+    pub async fn chat(
+        &self,
+        req: &Map<String, Value>,
+        model: &str,
+        limit: Option<Duration>,
+    ) -> Result<Completion, UpstreamError> {
+        let timeout = limit.map_or(self.timeout, |l| l.min(self.timeout));
+        let result = match self.kind {
+            ProviderKind::Simulated => {
+                let call = simulated::complete(&self.id, &self.simulate, req, model, now_secs());
+                match tokio::time::timeout(timeout, call).await {
+                    Ok(r) => r,
+                    Err(_) => Err(UpstreamError::Timeout(millis(timeout))),
+                }
+            }
+            ProviderKind::OpenAi => {
+                let body = openai::request_body(req, model);
+                let (status, headers, bytes) = self
+                    .post(
+                        "/v1/chat/completions",
+                        self.openai_headers()?,
+                        &body,
+                        timeout,
+                    )
+                    .await?;
+                openai::parse_response(status, &headers, &bytes)
+            }
+            ProviderKind::Anthropic => {
+                let body = anthropic::to_messages_request(req, model, self.default_max_tokens)?;
+                let (status, headers, bytes) = self
+                    .post("/v1/messages", self.anthropic_headers()?, &body, timeout)
+                    .await?;
+                if (200..300).contains(&status) {
+                    anthropic::from_messages_response(&bytes, now_secs())
+                } else {
+                    Err(anthropic::error_from_response(
+                        status,
+                        &bytes,
+                        retry_after(&headers),
+                    ))
+                }
+            }
+        };
+        result.map_err(|e| self.scrub(e))
+    }
+
+    fn key(&self) -> Result<Option<&str>, UpstreamError> {
+        match (&self.key_env, &self.key) {
+            (Some(_), Some(k)) => Ok(Some(k.0.as_str())),
+            (Some(env), None) => Err(UpstreamError::MissingKey(env.clone())),
+            (None, _) => Ok(None),
+        }
+    }
+
+    fn openai_headers(&self) -> Result<HeaderMap, UpstreamError> {
+        let mut h = HeaderMap::new();
+        if let Some(k) = self.key()? {
+            h.insert("authorization", sensitive(&format!("Bearer {k}"))?);
+        }
+        Ok(h)
+    }
+
+    fn anthropic_headers(&self) -> Result<HeaderMap, UpstreamError> {
+        let mut h = HeaderMap::new();
+        if let Some(k) = self.key()? {
+            h.insert("x-api-key", sensitive(k)?);
+        }
+        let version = HeaderValue::from_str(&self.anthropic_version).map_err(|_| {
+            UpstreamError::Untranslatable {
+                message: "anthropic_version is not a valid header value".into(),
+                param: None,
+            }
+        })?;
+        h.insert("anthropic-version", version);
+        Ok(h)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        headers: HeaderMap,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<(u16, HeaderMap, bytes::Bytes), UpstreamError> {
+        let url = format!("{}{}", self.base_url, path);
+        let send = async {
+            let resp = self
+                .http
+                .post(&url)
+                .headers(headers)
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| transport_error(&e, timeout))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| transport_error(&e, timeout))?;
+            Ok((status, headers, bytes))
+        };
+        // One deadline for connect, send and the whole body, so a trickling upstream
+        // cannot hold a request longer than its timeout.
+        match tokio::time::timeout(timeout, send).await {
+            Ok(r) => r,
+            Err(_) => Err(UpstreamError::Timeout(millis(timeout))),
+        }
+    }
+
+    /// Removes this target's key from any message the upstream echoed back.
+    fn scrub(&self, e: UpstreamError) -> UpstreamError {
+        let Some(Secret(k)) = &self.key else { return e };
+        match e {
+            UpstreamError::Status {
+                status,
+                kind,
+                code,
+                message,
+                retry_after,
+            } => UpstreamError::Status {
+                status,
+                kind,
+                code,
+                message: redact(&message, &[k]),
+                retry_after,
+            },
+            UpstreamError::InvalidResponse(m) => UpstreamError::InvalidResponse(redact(&m, &[k])),
+            UpstreamError::Connect(m) => UpstreamError::Connect(redact(&m, &[k])),
+            other => other,
+        }
+    }
+}
+
+fn sensitive(v: &str) -> Result<HeaderValue, UpstreamError> {
+    let mut hv = HeaderValue::from_str(v).map_err(|_| UpstreamError::Untranslatable {
+        message: "the API key contains characters not allowed in an HTTP header".into(),
+        param: None,
+    })?;
+    hv.set_sensitive(true);
+    Ok(hv)
+}
+
+fn transport_error(e: &reqwest::Error, timeout: Duration) -> UpstreamError {
+    if e.is_timeout() {
+        return UpstreamError::Timeout(millis(timeout));
+    }
+    // reqwest's Display includes the URL but never headers, so no key can leak here.
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    UpstreamError::Connect(msg)
+}
+
+/// The `retry-after` header, forwarded to callers on 429/503.
+pub(super) fn retry_after(h: &HeaderMap) -> Option<String> {
+    h.get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,195 @@
+//! Upstream providers: one file per wire format, one enum that the gateway calls.
+//!
+//! Every provider takes an OpenAI Chat Completions request body (a JSON object) and
+//! returns an OpenAI Chat Completions response, so the gateway and the mirror never
+//! care which wire format a target speaks.
+
+pub mod anthropic;
+mod client;
+pub mod openai;
+pub mod simulated;
+
+pub use client::{Provider, build_providers, http_client};
+
+use serde_json::{Map, Value};
+
+/// A successful answer, already in OpenAI Chat Completions shape.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    /// The `chat.completion` object to return to the caller (without kt's `provider` field).
+    pub body: Map<String, Value>,
+    /// Assistant text of the first choice (empty when there is none, e.g. tool calls only).
+    pub text: String,
+    /// Prompt tokens as the upstream counted them (None when it sent no usage).
+    pub input_tokens: Option<u64>,
+    /// Completion tokens as the upstream counted them.
+    pub output_tokens: Option<u64>,
+    /// `finish_reason` of the first choice.
+    pub finish_reason: Option<String>,
+}
+
+impl Completion {
+    /// Builds a completion from an OpenAI-shaped body, reading text, usage and finish reason.
+    pub fn from_openai_body(body: Map<String, Value>) -> Result<Self, UpstreamError> {
+        let choices = body
+            .get("choices")
+            .and_then(Value::as_array)
+            .ok_or_else(|| UpstreamError::InvalidResponse("no `choices` array".into()))?;
+        let first = choices.first();
+        let text = first
+            .and_then(|c| c.get("message"))
+            .and_then(|m| m.get("content"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let finish_reason = first
+            .and_then(|c| c.get("finish_reason"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let usage = body.get("usage");
+        let count = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64);
+        Ok(Self {
+            input_tokens: count("prompt_tokens"),
+            output_tokens: count("completion_tokens"),
+            text,
+            finish_reason,
+            body,
+        })
+    }
+}
+
+/// All message text of a request, in order (string contents and text parts): what the
+/// simulator answers to and what the content filter scans.
+pub fn prompt_text(req: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    for m in req
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match m.get("content") {
+            Some(Value::String(s)) => out.push_str(s),
+            Some(Value::Array(parts)) => {
+                for p in parts {
+                    if let Some(t) = p.get("text").and_then(Value::as_str) {
+                        out.push_str(t);
+                        out.push(' ');
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Why an upstream call failed. Messages never contain API keys (see `redact`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// The upstream answered with a non-2xx status.
+    #[error("upstream returned HTTP {status}: {message}")]
+    Status {
+        status: u16,
+        /// OpenAI-style error `type` (Anthropic's `error.type` is carried over).
+        kind: String,
+        /// OpenAI-style error `code`, if any.
+        code: Option<String>,
+        message: String,
+        /// `retry-after` header to forward on 429/503.
+        retry_after: Option<String>,
+    },
+    /// No answer within the target's (or the mirror's) timeout.
+    #[error("upstream timed out after {0} ms")]
+    Timeout(u64),
+    /// Connecting or sending failed (refused, reset, DNS, TLS).
+    #[error("upstream unreachable: {0}")]
+    Connect(String),
+    /// A 2xx answer that is not the JSON shape the provider documents.
+    #[error("invalid upstream response: {0}")]
+    InvalidResponse(String),
+    /// `secret_key_ref.env` names a variable that was not set when kt started.
+    #[error("no API key: environment variable {0} is not set")]
+    MissingKey(String),
+    /// The request cannot be expressed in the target's wire format (e.g. `n > 1` for Anthropic).
+    #[error("{message}")]
+    Untranslatable {
+        message: String,
+        param: Option<String>,
+    },
+}
+
+impl UpstreamError {
+    /// Short class used in events and reports: `http_4xx`, `http_5xx`, `timeout`, ...
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::Status { status, .. } if *status < 500 => "http_4xx",
+            Self::Status { .. } => "http_5xx",
+            Self::Timeout(_) => "timeout",
+            Self::Connect(_) => "connect",
+            Self::InvalidResponse(_) => "invalid_response",
+            Self::MissingKey(_) => "missing_key",
+            Self::Untranslatable { .. } => "untranslatable",
+        }
+    }
+
+    /// The upstream HTTP status, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Replaces every occurrence of a secret in `text` with `[REDACTED]`; upstream error
+/// messages sometimes echo part of the key they were sent.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(*s, "[REDACTED]");
+    }
+    out
+}
+
+/// Reads the JSON error body of a non-2xx answer in either dialect
+/// (`{"error":{"message","type","code"}}` or Anthropic's `{"type":"error","error":{...}}`).
+pub fn parse_error_body(status: u16, body: &[u8]) -> (String, Option<String>, String) {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let err = parsed.as_ref().and_then(|v| v.get("error"));
+    let message = err
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let snippet: String = String::from_utf8_lossy(body).chars().take(200).collect();
+            if snippet.trim().is_empty() {
+                format!("HTTP {status} with an empty body")
+            } else {
+                format!("HTTP {status}: {snippet}")
+            }
+        });
+    let kind = err
+        .and_then(|e| e.get("type"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| default_error_type(status).to_string());
+    let code = err
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    (message, code, kind)
+}
+
+/// OpenAI's error `type` for a status, used when the upstream gave none.
+pub fn default_error_type(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        429 => "rate_limit_error",
+        400..=499 => "invalid_request_error",
+        _ => "api_error",
+    }
+}

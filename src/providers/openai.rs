@@ -1,0 +1,95 @@
+//! OpenAI Chat Completions: the request passes through with only the model set, and the
+//! answer is read as-is (kt's own wire format is this one).
+
+use reqwest::header::HeaderMap;
+use serde_json::{Map, Value};
+
+use super::client::retry_after;
+use super::{Completion, UpstreamError, parse_error_body};
+
+/// The body to send: the caller's request, unchanged but for `model` (the shadow's
+/// mapped model) and without kt-only fields.
+pub fn request_body(req: &Map<String, Value>, model: &str) -> Value {
+    let mut body = req.clone();
+    body.insert("model".into(), Value::String(model.to_string()));
+    Value::Object(body)
+}
+
+/// Reads an upstream answer: a 2xx `chat.completion` object, or an error in OpenAI shape.
+pub fn parse_response(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Completion, UpstreamError> {
+    if !(200..300).contains(&status) {
+        let (message, code, kind) = parse_error_body(status, body);
+        return Err(UpstreamError::Status {
+            status,
+            kind,
+            code,
+            message,
+            retry_after: retry_after(headers),
+        });
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Completion::from_openai_body(map),
+        Ok(_) => Err(UpstreamError::InvalidResponse(
+            "the body is JSON but not an object".into(),
+        )),
+        Err(e) => Err(UpstreamError::InvalidResponse(format!(
+            "the body is not JSON ({e})"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves a 2xx answer is read for text, usage and finish reason.
+    #[test]
+    fn reads_a_completion() {
+        let body = br#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini",
+            "choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],
+            "usage":{"prompt_tokens":12,"completion_tokens":7,"total_tokens":19}}"#;
+        let c = parse_response(200, &HeaderMap::new(), body).unwrap();
+        assert_eq!(c.text, "Hi");
+        assert_eq!((c.input_tokens, c.output_tokens), (Some(12), Some(7)));
+        assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+    }
+
+    // Proves garbage from an upstream is an error, not a panic.
+    #[test]
+    fn rejects_non_json_and_missing_choices() {
+        assert!(matches!(
+            parse_response(200, &HeaderMap::new(), b"<html>"),
+            Err(UpstreamError::InvalidResponse(_))
+        ));
+        assert!(matches!(
+            parse_response(200, &HeaderMap::new(), b"{}"),
+            Err(UpstreamError::InvalidResponse(_))
+        ));
+    }
+
+    // Proves an upstream 4xx keeps its status, type and code.
+    #[test]
+    fn reads_an_error() {
+        let body = br#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
+        match parse_response(429, &HeaderMap::new(), body) {
+            Err(UpstreamError::Status {
+                status,
+                kind,
+                code,
+                message,
+                ..
+            }) => {
+                assert_eq!(
+                    (status, kind.as_str(), code.as_deref()),
+                    (429, "requests", Some("rate_limit_exceeded"))
+                );
+                assert_eq!(message, "Rate limit reached");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Reading events back for `kt events`: one [`Event`] per request, its shadow result
+//! folded into `traffic_mirror` in the tutorial's Step 4 shape.
+
+use rusqlite::{Connection, Row};
+use serde::Serialize;
+
+use super::{StoreError, queries};
+
+/// One decision event, as `kt events` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    /// Insertion order; lets `kt events tail --follow` resume.
+    #[serde(skip)]
+    pub seq: i64,
+    pub id: String,
+    pub timestamp: String,
+    /// Target that answered.
+    pub target: String,
+    pub provider: String,
+    pub model: Option<String>,
+    pub status: String,
+    pub http_status: u16,
+    /// Total time in kt, from request received to answer ready.
+    pub latency_ms: u64,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub finish_reason: Option<String>,
+    pub error: Option<ErrorView>,
+    /// Why the request was or was not mirrored.
+    pub mirror: String,
+    pub policy_findings: serde_json::Value,
+    /// `null` when the request was not mirrored.
+    pub traffic_mirror: Option<MirrorView>,
+}
+
+/// A failure's class and message.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorView {
+    pub class: Option<String>,
+    pub message: Option<String>,
+}
+
+/// `traffic_mirror` of an event: exactly the tutorial's Step 4 fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct MirrorView {
+    pub primary: SideView,
+    pub shadow: SideView,
+    pub comparison: ComparisonView,
+}
+
+/// One side of a mirrored pair.
+#[derive(Debug, Clone, Serialize)]
+pub struct SideView {
+    /// Target id.
+    pub provider: String,
+    pub model: Option<String>,
+    pub latency_ms: Option<u64>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    /// success | error | timeout | pending
+    pub status: String,
+    /// Present only when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Comparison values; `null` when not configured or when either side failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparisonView {
+    pub latency_diff_ms: Option<i64>,
+    pub token_count_diff: Option<i64>,
+    pub content_similarity: Option<f64>,
+}
+
+/// The newest `last` events after insertion position `after_seq`, oldest first.
+pub fn read_events(
+    conn: &Connection,
+    last: usize,
+    after_seq: i64,
+) -> Result<Vec<Event>, StoreError> {
+    let q = queries::EVENTS_RECENT;
+    let err = |source| StoreError::Query {
+        query: q.name,
+        source,
+    };
+    let mut st = conn.prepare_cached(q.sql).map_err(err)?;
+    let limit = i64::try_from(last).unwrap_or(i64::MAX);
+    let rows = st
+        .query_map(
+            rusqlite::named_params! {":limit": limit, ":after_seq": after_seq},
+            event_from_row,
+        )
+        .map_err(err)?;
+    let mut events = rows.collect::<Result<Vec<_>, _>>().map_err(err)?;
+    events.reverse();
+    Ok(events)
+}
+
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    let target: String = r.get("target")?;
+    let model: Option<String> = r.get("model")?;
+    let status: String = r.get("status")?;
+    let mirror: String = r.get("mirror_state")?;
+    let error_class: Option<String> = r.get("error_class")?;
+    let error_message: Option<String> = r.get("error_message")?;
+    let input_tokens: Option<u64> = r.get("input_tokens")?;
+    let output_tokens: Option<u64> = r.get("output_tokens")?;
+    let findings: String = r.get("policy_findings")?;
+    let traffic_mirror = if mirror == "mirrored" {
+        let s_status: Option<String> = r.get("s_status")?;
+        let s_error: Option<String> = r.get("s_error_message")?;
+        let shadow_failed = s_status.as_deref().is_some_and(|s| s != "success");
+        Some(MirrorView {
+            primary: SideView {
+                provider: target.clone(),
+                model: model.clone(),
+                latency_ms: r.get("upstream_latency_ms")?,
+                input_tokens,
+                output_tokens,
+                status: status.clone(),
+                error: if status == "success" {
+                    None
+                } else {
+                    error_message.clone()
+                },
+            },
+            shadow: SideView {
+                provider: r
+                    .get::<_, Option<String>>("shadow_target")?
+                    .unwrap_or_default(),
+                model: r
+                    .get::<_, Option<String>>("s_model")?
+                    .or(r.get("shadow_model")?),
+                latency_ms: r.get("s_latency_ms")?,
+                input_tokens: r.get("s_input_tokens")?,
+                output_tokens: r.get("s_output_tokens")?,
+                status: s_status.unwrap_or_else(|| "pending".to_string()),
+                error: if shadow_failed {
+                    s_error.or(Some("unknown error".into()))
+                } else {
+                    None
+                },
+            },
+            comparison: ComparisonView {
+                latency_diff_ms: r.get("latency_diff_ms")?,
+                token_count_diff: r.get("token_count_diff")?,
+                content_similarity: r.get("content_similarity")?,
+            },
+        })
+    } else {
+        None
+    };
+    Ok(Event {
+        seq: r.get("seq")?,
+        id: r.get("id")?,
+        timestamp: r.get("ts")?,
+        provider: r.get("provider")?,
+        http_status: r.get("http_status")?,
+        latency_ms: r.get("latency_ms")?,
+        finish_reason: r.get("finish_reason")?,
+        error: if error_class.is_some() || error_message.is_some() {
+            Some(ErrorView {
+                class: error_class,
+                message: error_message,
+            })
+        } else {
+            None
+        },
+        policy_findings: serde_json::from_str(&findings)
+            .unwrap_or(serde_json::Value::Array(vec![])),
+        target,
+        model,
+        status,
+        input_tokens,
+        output_tokens,
+        mirror,
+        traffic_mirror,
+    })
+}

@@ -1,0 +1,105 @@
+//! The two row types the gateway hands to the writer: one per answered request, one per
+//! finished shadow call. Field names are the column names of `migrations/V1__events.sql`.
+
+/// A `requests` row.
+#[derive(Debug, Clone, Default)]
+pub struct RequestRow {
+    pub id: String,
+    pub ts: String,
+    pub ts_unix_ms: i64,
+    pub target: String,
+    pub provider: String,
+    pub model: Option<String>,
+    pub status: String,
+    pub http_status: u16,
+    pub latency_ms: u64,
+    pub upstream_latency_ms: Option<u64>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub finish_reason: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub mirror_state: String,
+    pub shadow_target: Option<String>,
+    pub shadow_model: Option<String>,
+    /// JSON array text.
+    pub policy_findings: String,
+    pub response_text: Option<String>,
+}
+
+/// A `shadow_results` row.
+#[derive(Debug, Clone, Default)]
+pub struct ShadowRow {
+    pub request_id: String,
+    pub shadow_target: String,
+    pub ts: String,
+    pub provider: String,
+    pub model: String,
+    pub status: String,
+    pub http_status: Option<u16>,
+    pub latency_ms: u64,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub finish_reason: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub latency_diff_ms: Option<i64>,
+    pub token_count_diff: Option<i64>,
+    pub content_similarity: Option<f64>,
+    pub similarity_algorithm: Option<String>,
+    pub response_text: Option<String>,
+}
+
+impl RequestRow {
+    pub(super) fn insert(&self, st: &mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<()> {
+        st.execute(rusqlite::named_params! {
+            ":id": self.id,
+            ":ts": self.ts,
+            ":ts_unix_ms": self.ts_unix_ms,
+            ":target": self.target,
+            ":provider": self.provider,
+            ":model": self.model,
+            ":status": self.status,
+            ":http_status": self.http_status,
+            ":latency_ms": self.latency_ms,
+            ":upstream_latency_ms": self.upstream_latency_ms,
+            ":input_tokens": self.input_tokens,
+            ":output_tokens": self.output_tokens,
+            ":finish_reason": self.finish_reason,
+            ":error_class": self.error_class,
+            ":error_message": self.error_message,
+            ":mirror_state": self.mirror_state,
+            ":shadow_target": self.shadow_target,
+            ":shadow_model": self.shadow_model,
+            ":policy_findings": self.policy_findings,
+            ":response_text": self.response_text,
+        })
+        .map(|_| ())
+    }
+}
+
+impl ShadowRow {
+    pub(super) fn insert(&self, st: &mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<()> {
+        st.execute(rusqlite::named_params! {
+            ":request_id": self.request_id,
+            ":shadow_target": self.shadow_target,
+            ":ts": self.ts,
+            ":provider": self.provider,
+            ":model": self.model,
+            ":status": self.status,
+            ":http_status": self.http_status,
+            ":latency_ms": self.latency_ms,
+            ":input_tokens": self.input_tokens,
+            ":output_tokens": self.output_tokens,
+            ":finish_reason": self.finish_reason,
+            ":error_class": self.error_class,
+            ":error_message": self.error_message,
+            ":latency_diff_ms": self.latency_diff_ms,
+            ":token_count_diff": self.token_count_diff,
+            ":content_similarity": self.content_similarity,
+            ":similarity_algorithm": self.similarity_algorithm,
+            ":response_text": self.response_text,
+        })
+        .map(|_| ())
+    }
+}
