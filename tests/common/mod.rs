@@ -1,0 +1,332 @@
+//! Shared test helpers: fake OpenAI- and Anthropic-compatible upstreams bound to
+//! 127.0.0.1:0 that record every call, and a runner for the real `kt` binary.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// One request a fake upstream received.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub path: String,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Call {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a fake upstream answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub delay: Duration,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: Value) -> Self {
+        Self { status, body: body.to_string(), delay: Duration::ZERO, content_type: "application/json", headers: vec![] }
+    }
+    pub fn raw(status: u16, body: &str) -> Self {
+        Self { status, body: body.into(), delay: Duration::ZERO, content_type: "text/html", headers: vec![] }
+    }
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+    pub fn header(mut self, k: &'static str, v: &str) -> Self {
+        self.headers.push((k, v.to_string()));
+        self
+    }
+}
+
+/// A Chat Completions answer in the real OpenAI shape.
+pub fn openai_ok(model: &str, text: &str, prompt_tokens: u64, completion_tokens: u64) -> Reply {
+    Reply::json(200, json!({
+        "id": "chatcmpl-abc123", "object": "chat.completion", "created": 1732406400, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null},
+                     "logprobs": null, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens,
+                  "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}},
+        "system_fingerprint": "fp_x", "service_tier": "default"
+    }))
+}
+
+/// A Messages answer in the real Anthropic shape.
+pub fn anthropic_ok(model: &str, text: &str, input_tokens: u64, output_tokens: u64) -> Reply {
+    Reply::json(200, json!({
+        "id": "msg_01XYZ", "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                  "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    }))
+}
+
+/// An OpenAI error body.
+pub fn openai_error(status: u16, kind: &str, code: &str, message: &str) -> Reply {
+    Reply::json(status, json!({"error": {"message": message, "type": kind, "param": null, "code": code}}))
+}
+
+/// An Anthropic error body.
+pub fn anthropic_error(status: u16, kind: &str, message: &str) -> Reply {
+    Reply::json(status, json!({"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_1"}))
+}
+
+type Handler = Arc<dyn Fn(&Call) -> Reply + Send + Sync>;
+
+#[derive(Clone)]
+struct FakeState {
+    calls: Arc<Mutex<Vec<Call>>>,
+    handler: Handler,
+}
+
+/// A running fake upstream.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub calls: Arc<Mutex<Vec<Call>>>,
+}
+
+impl Upstream {
+    /// `http://127.0.0.1:PORT`, for a target's `base_url`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+    pub fn count(&self) -> usize {
+        self.calls.lock().unwrap().len()
+    }
+}
+
+/// Starts a fake upstream on 127.0.0.1:0 answering every POST with `handler(call)`.
+/// Must be called inside a tokio runtime; the server lives as long as the runtime.
+pub async fn fake_upstream(handler: impl Fn(&Call) -> Reply + Send + Sync + 'static) -> Upstream {
+    let state = FakeState { calls: Arc::new(Mutex::new(Vec::new())), handler: Arc::new(handler) };
+    let calls = state.calls.clone();
+    let app = axum::Router::new().fallback(serve_fake).with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Upstream { addr, calls }
+}
+
+async fn serve_fake(State(st): State<FakeState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let call = Call {
+        path: uri.path().to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_lowercase(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    };
+    st.calls.lock().unwrap().push(call.clone());
+    let reply = (st.handler)(&call);
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    let mut resp = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
+    resp.headers_mut().insert("content-type", reply.content_type.parse().unwrap());
+    for (k, v) in reply.headers {
+        resp.headers_mut().insert(k, v.parse().unwrap());
+    }
+    resp
+}
+
+/// An address where nothing listens (connections are refused).
+pub fn refused_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}
+
+/// A chat request body.
+pub fn chat(model: &str, prompt: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": prompt}]})
+}
+
+/// The real `kt` binary.
+pub fn kt_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_kt")
+}
+
+/// A `kt gateway run` process with its own temp dir and database.
+pub struct Kt {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Kt {
+    /// Writes `config` to a temp dir and starts `kt gateway run --port 0` on it with `envs`.
+    /// Returns once the gateway logged "Gateway ready".
+    pub fn start(config: &str, envs: &[(&str, &str)]) -> Kt {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("policy-config.yaml");
+        std::fs::write(&cfg, config).unwrap();
+        let db = dir.path().join("kt.db");
+        Self::start_with(dir, &cfg, db, envs)
+    }
+
+    pub fn start_with(dir: tempfile::TempDir, cfg: &Path, db: PathBuf, envs: &[(&str, &str)]) -> Kt {
+        let mut cmd = Command::new(kt_bin());
+        cmd.args(["gateway", "run", "--policy-config"])
+            .arg(cfg)
+            .args(["--port", "0", "--drain-secs", "5", "--db"])
+            .arg(&db)
+            .env_remove("KT_DB")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = loop {
+            let lines = log.lock().unwrap().clone();
+            if lines.iter().any(|l| l.contains("Gateway ready")) {
+                let l = lines.iter().find(|l| l.contains("Listening on http://")).unwrap();
+                let a = l.split("Listening on http://").nth(1).unwrap().trim();
+                break a.parse().unwrap();
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("kt exited with {status} before it was ready:\n{}", lines.join("\n"));
+            }
+            assert!(Instant::now() < deadline, "kt not ready in time:\n{}", lines.join("\n"));
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Kt { child, addr, dir, db, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends SIGTERM and waits for the drain and flush; returns the whole log.
+    pub fn stop(&mut self) -> String {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "kt did not stop in time");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Let the reader thread collect the last lines.
+        std::thread::sleep(Duration::from_millis(50));
+        self.log_text()
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Runs another kt command against this gateway's database.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        kt_cli(&self.db, args)
+    }
+}
+
+impl Drop for Kt {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `kt ARGS --db DB`.
+pub fn kt_cli(db: &Path, args: &[&str]) -> Output {
+    Command::new(kt_bin()).args(args).arg("--db").arg(db).env_remove("KT_DB").output().unwrap()
+}
+
+/// Stdout of a successful command, as text.
+pub fn stdout_ok(out: &Output) -> String {
+    assert!(out.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", out.status.code(),
+        String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// `kt events list --last N --format json` parsed.
+pub fn events(db: &Path, last: usize) -> Vec<Value> {
+    let out = kt_cli(db, &["events", "list", "--last", &last.to_string(), "--format", "json"]);
+    serde_json::from_str(&stdout_ok(&out)).unwrap()
+}
+
+/// A config with an OpenAI primary and a shadow of `shadow_kind` at the given URLs.
+pub fn mirror_config(primary_url: &str, shadow_kind: &str, shadow_url: &str, extra_mirror: &str) -> String {
+    format!(
+        r#"version: '1'
+providers:
+  targets:
+    - id: openai
+      provider: openai
+      base_url: {primary_url}
+      secret_key_ref:
+        env: OPENAI_API_KEY
+    - id: anthropic
+      provider: {shadow_kind}
+      base_url: {shadow_url}
+      secret_key_ref:
+        env: ANTHROPIC_API_KEY
+traffic_mirror:
+  enabled: true
+  primary: openai
+  shadow: anthropic
+  model_mapping:
+    gpt-4o-mini: claude-sonnet-4-20250514
+    gpt-4o: claude-sonnet-4-20250514
+  sample_rate: 1.0
+  async: true
+  log_shadow_response: true
+  compare_metrics:
+    - latency
+    - token_count
+    - content_similarity
+{extra_mirror}policies:
+  - name: content-filter
+    type: content_filter
+    action: flag
+"#
+    )
+}
+
+/// Fake keys used by tests: they must never appear in logs or the database.
+pub const OPENAI_KEY: &str = "sk-test-openai-0123456789abcdef";
+pub const ANTHROPIC_KEY: &str = "sk-ant-test-anthropic-0123456789";
+pub fn keys() -> Vec<(&'static str, &'static str)> {
+    vec![("OPENAI_API_KEY", OPENAI_KEY), ("ANTHROPIC_API_KEY", ANTHROPIC_KEY)]
+}
