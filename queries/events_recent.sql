@@ -1,5 +1,5 @@
 -- events_recent: the newest :limit events (requests joined with their shadow result),
--- newest first; the caller reverses them into chronological order.
+-- newest first by request time; the caller reverses them into chronological order.
 -- Columns: seq, the requests columns, then the shadow columns prefixed s_ (NULL when
 -- there is no shadow row yet).
 SELECT
@@ -15,5 +15,5 @@ SELECT
 FROM requests r
 LEFT JOIN shadow_results s ON s.request_id = r.id AND s.shadow_target = r.shadow_target
 WHERE r.rowid > :after_seq
-ORDER BY r.rowid DESC
+ORDER BY r.ts_unix_ms DESC, r.rowid DESC
 LIMIT :limit;

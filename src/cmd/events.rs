@@ -1,7 +1,7 @@
 //! `kt events list|tail`: decision events from the database, as a table, a JSON array
 //! (list) or JSON lines (tail).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use crate::output;
 use crate::store::{Event, read_events};
 
 /// `kt events list`: JSON is one array, oldest first.
-pub fn list(args: &EventsArgs, db: &PathBuf) -> anyhow::Result<ExitCode> {
+pub fn list(args: &EventsArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let conn = open_db(db)?;
     let events = read_events(&conn, args.last, 0)?;
     match args.format() {
@@ -26,7 +26,7 @@ pub fn list(args: &EventsArgs, db: &PathBuf) -> anyhow::Result<ExitCode> {
 /// `kt events tail`: JSON is one object per line, oldest first; `--follow` keeps polling
 /// and prints each newly written event once (a shadow that finishes after its request was
 /// printed shows up in `kt events list`, not again here).
-pub fn tail(args: &TailArgs, db: &PathBuf) -> anyhow::Result<ExitCode> {
+pub fn tail(args: &TailArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let conn = open_db(db)?;
     let format = args.events.format();
     let events = read_events(&conn, args.events.last, 0)?;
@@ -34,15 +34,17 @@ pub fn tail(args: &TailArgs, db: &PathBuf) -> anyhow::Result<ExitCode> {
     if !args.follow {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut after = match events.last() {
-        Some(e) => e.seq,
+    // Resume after the highest insertion position seen (events are ordered by request
+    // time, which is not always insertion order).
+    let mut after = match events.iter().map(|e| e.seq).max() {
+        Some(seq) => seq,
         None => last_seq(&conn)?,
     };
     loop {
         std::thread::sleep(Duration::from_millis(500));
         let new = read_events(&conn, usize::MAX, after)?;
-        if let Some(e) = new.last() {
-            after = e.seq;
+        if let Some(seq) = new.iter().map(|e| e.seq).max() {
+            after = seq;
             print(&new, format);
         }
     }

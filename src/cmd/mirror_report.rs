@@ -1,6 +1,6 @@
 //! `kt mirror report`: the canned report over a time window, as tables or JSON.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,7 +12,7 @@ use crate::cli::{Format, ReportArgs};
 use crate::output;
 use crate::report;
 
-pub fn run(args: &ReportArgs, db: &PathBuf) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ReportArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let now = SystemTime::now();
     let since = args
         .since

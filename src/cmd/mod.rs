@@ -6,7 +6,7 @@ pub mod gateway_run;
 mod mirror_report;
 mod policy_lint;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -46,8 +46,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Opens the event database for a read command (applying migrations, as every command does).
-fn open_db(db: &PathBuf) -> anyhow::Result<rusqlite::Connection> {
-    crate::store::open(db).with_context(|| {
-        format!("opening the event database (set --db or KT_DB to use another file)")
-    })
+fn open_db(db: &Path) -> anyhow::Result<rusqlite::Connection> {
+    crate::store::open(db)
+        .context("opening the event database (set --db or KT_DB to use another file)")
 }

@@ -59,7 +59,7 @@ fn rows(
         source,
     };
     let mut st = conn.prepare_cached(q.sql).map_err(err)?;
-    let names: Vec<String> = st.column_names().into_iter().map(str::to_string).collect();
+    let names: Vec<String> = st.column_names().map(str::to_string).collect();
     let mut out = Vec::new();
     let mut rs = st
         .query(rusqlite::named_params! {":since_ms": since_ms, ":until_ms": until_ms})

@@ -76,7 +76,7 @@ impl EventSink {
                     .fetch_add(1, Ordering::Relaxed);
                 // Log the first drop of each thousand, not every one: a full queue under
                 // overload would otherwise flood the log it is trying to protect.
-                if n % 1000 == 0 {
+                if n.is_multiple_of(1000) {
                     tracing::warn!(dropped_total = n + 1, "event queue full: event dropped");
                 }
                 false

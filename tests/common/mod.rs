@@ -1,6 +1,7 @@
 //! Shared test helpers: fake OpenAI- and Anthropic-compatible upstreams bound to
 //! 127.0.0.1:0 that record every call, and a runner for the real `kt` binary.
-#![allow(dead_code)]
+// Test helpers panic on purpose: a failed setup step is a failed test.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -26,7 +27,10 @@ pub struct Call {
 
 impl Call {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -42,10 +46,22 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: Value) -> Self {
-        Self { status, body: body.to_string(), delay: Duration::ZERO, content_type: "application/json", headers: vec![] }
+        Self {
+            status,
+            body: body.to_string(),
+            delay: Duration::ZERO,
+            content_type: "application/json",
+            headers: vec![],
+        }
     }
     pub fn raw(status: u16, body: &str) -> Self {
-        Self { status, body: body.into(), delay: Duration::ZERO, content_type: "text/html", headers: vec![] }
+        Self {
+            status,
+            body: body.into(),
+            delay: Duration::ZERO,
+            content_type: "text/html",
+            headers: vec![],
+        }
     }
     pub fn after(mut self, delay: Duration) -> Self {
         self.delay = delay;
@@ -59,36 +75,48 @@ impl Reply {
 
 /// A Chat Completions answer in the real OpenAI shape.
 pub fn openai_ok(model: &str, text: &str, prompt_tokens: u64, completion_tokens: u64) -> Reply {
-    Reply::json(200, json!({
-        "id": "chatcmpl-abc123", "object": "chat.completion", "created": 1732406400, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null},
-                     "logprobs": null, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens,
-                  "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}},
-        "system_fingerprint": "fp_x", "service_tier": "default"
-    }))
+    Reply::json(
+        200,
+        json!({
+            "id": "chatcmpl-abc123", "object": "chat.completion", "created": 1732406400, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null},
+                         "logprobs": null, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens,
+                      "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}},
+            "system_fingerprint": "fp_x", "service_tier": "default"
+        }),
+    )
 }
 
 /// A Messages answer in the real Anthropic shape.
 pub fn anthropic_ok(model: &str, text: &str, input_tokens: u64, output_tokens: u64) -> Reply {
-    Reply::json(200, json!({
-        "id": "msg_01XYZ", "type": "message", "role": "assistant", "model": model,
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn", "stop_sequence": null,
-        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                  "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
-    }))
+    Reply::json(
+        200,
+        json!({
+            "id": "msg_01XYZ", "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        }),
+    )
 }
 
 /// An OpenAI error body.
 pub fn openai_error(status: u16, kind: &str, code: &str, message: &str) -> Reply {
-    Reply::json(status, json!({"error": {"message": message, "type": kind, "param": null, "code": code}}))
+    Reply::json(
+        status,
+        json!({"error": {"message": message, "type": kind, "param": null, "code": code}}),
+    )
 }
 
 /// An Anthropic error body.
 pub fn anthropic_error(status: u16, kind: &str, message: &str) -> Reply {
-    Reply::json(status, json!({"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_1"}))
+    Reply::json(
+        status,
+        json!({"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_1"}),
+    )
 }
 
 type Handler = Arc<dyn Fn(&Call) -> Reply + Send + Sync>;
@@ -121,7 +149,10 @@ impl Upstream {
 /// Starts a fake upstream on 127.0.0.1:0 answering every POST with `handler(call)`.
 /// Must be called inside a tokio runtime; the server lives as long as the runtime.
 pub async fn fake_upstream(handler: impl Fn(&Call) -> Reply + Send + Sync + 'static) -> Upstream {
-    let state = FakeState { calls: Arc::new(Mutex::new(Vec::new())), handler: Arc::new(handler) };
+    let state = FakeState {
+        calls: Arc::new(Mutex::new(Vec::new())),
+        handler: Arc::new(handler),
+    };
     let calls = state.calls.clone();
     let app = axum::Router::new().fallback(serve_fake).with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -132,12 +163,22 @@ pub async fn fake_upstream(handler: impl Fn(&Call) -> Reply + Send + Sync + 'sta
     Upstream { addr, calls }
 }
 
-async fn serve_fake(State(st): State<FakeState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn serve_fake(
+    State(st): State<FakeState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let call = Call {
         path: uri.path().to_string(),
         headers: headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_lowercase(), v.to_str().unwrap_or("").to_string()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_lowercase(),
+                    v.to_str().unwrap_or("").to_string(),
+                )
+            })
             .collect(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     };
@@ -147,7 +188,8 @@ async fn serve_fake(State(st): State<FakeState>, uri: Uri, headers: HeaderMap, b
         tokio::time::sleep(reply.delay).await;
     }
     let mut resp = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
-    resp.headers_mut().insert("content-type", reply.content_type.parse().unwrap());
+    resp.headers_mut()
+        .insert("content-type", reply.content_type.parse().unwrap());
     for (k, v) in reply.headers {
         resp.headers_mut().insert(k, v.parse().unwrap());
     }
@@ -192,7 +234,12 @@ impl Kt {
         Self::start_with(dir, &cfg, db, envs)
     }
 
-    pub fn start_with(dir: tempfile::TempDir, cfg: &Path, db: PathBuf, envs: &[(&str, &str)]) -> Kt {
+    pub fn start_with(
+        dir: tempfile::TempDir,
+        cfg: &Path,
+        db: PathBuf,
+        envs: &[(&str, &str)],
+    ) -> Kt {
         let mut cmd = Command::new(kt_bin());
         cmd.args(["gateway", "run", "--policy-config"])
             .arg(cfg)
@@ -218,17 +265,33 @@ impl Kt {
         let addr = loop {
             let lines = log.lock().unwrap().clone();
             if lines.iter().any(|l| l.contains("Gateway ready")) {
-                let l = lines.iter().find(|l| l.contains("Listening on http://")).unwrap();
+                let l = lines
+                    .iter()
+                    .find(|l| l.contains("Listening on http://"))
+                    .unwrap();
                 let a = l.split("Listening on http://").nth(1).unwrap().trim();
                 break a.parse().unwrap();
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("kt exited with {status} before it was ready:\n{}", lines.join("\n"));
+                panic!(
+                    "kt exited with {status} before it was ready:\n{}",
+                    lines.join("\n")
+                );
             }
-            assert!(Instant::now() < deadline, "kt not ready in time:\n{}", lines.join("\n"));
+            assert!(
+                Instant::now() < deadline,
+                "kt not ready in time:\n{}",
+                lines.join("\n")
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
-        Kt { child, addr, dir, db, log }
+        Kt {
+            child,
+            addr,
+            dir,
+            db,
+            log,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -237,7 +300,9 @@ impl Kt {
 
     /// Sends SIGTERM and waits for the drain and flush; returns the whole log.
     pub fn stop(&mut self) -> String {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -270,24 +335,50 @@ impl Drop for Kt {
 
 /// Runs `kt ARGS --db DB`.
 pub fn kt_cli(db: &Path, args: &[&str]) -> Output {
-    Command::new(kt_bin()).args(args).arg("--db").arg(db).env_remove("KT_DB").output().unwrap()
+    Command::new(kt_bin())
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .env_remove("KT_DB")
+        .output()
+        .unwrap()
 }
 
 /// Stdout of a successful command, as text.
 pub fn stdout_ok(out: &Output) -> String {
-    assert!(out.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", out.status.code(),
-        String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 /// `kt events list --last N --format json` parsed.
 pub fn events(db: &Path, last: usize) -> Vec<Value> {
-    let out = kt_cli(db, &["events", "list", "--last", &last.to_string(), "--format", "json"]);
+    let out = kt_cli(
+        db,
+        &[
+            "events",
+            "list",
+            "--last",
+            &last.to_string(),
+            "--format",
+            "json",
+        ],
+    );
     serde_json::from_str(&stdout_ok(&out)).unwrap()
 }
 
 /// A config with an OpenAI primary and a shadow of `shadow_kind` at the given URLs.
-pub fn mirror_config(primary_url: &str, shadow_kind: &str, shadow_url: &str, extra_mirror: &str) -> String {
+pub fn mirror_config(
+    primary_url: &str,
+    shadow_kind: &str,
+    shadow_url: &str,
+    extra_mirror: &str,
+) -> String {
     format!(
         r#"version: '1'
 providers:
@@ -328,5 +419,8 @@ traffic_mirror:
 pub const OPENAI_KEY: &str = "sk-test-openai-0123456789abcdef";
 pub const ANTHROPIC_KEY: &str = "sk-ant-test-anthropic-0123456789";
 pub fn keys() -> Vec<(&'static str, &'static str)> {
-    vec![("OPENAI_API_KEY", OPENAI_KEY), ("ANTHROPIC_API_KEY", ANTHROPIC_KEY)]
+    vec![
+        ("OPENAI_API_KEY", OPENAI_KEY),
+        ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
+    ]
 }

@@ -1,0 +1,226 @@
+//! Rules for `traffic_mirror:`: which targets answer and shadow, which models map to
+//! which, how much traffic is mirrored and what is compared.
+
+use super::targets::TargetIds;
+use super::{Ctx, Fields, index, join, suggest};
+use crate::config::node::{Node, SNode};
+use crate::config::{CompareMetric, Mirror};
+
+const MIRROR_KEYS: [&str; 10] = [
+    "enabled",
+    "primary",
+    "shadow",
+    "model_mapping",
+    "sample_rate",
+    "async",
+    "log_shadow_response",
+    "compare_metrics",
+    "timeout_ms",
+    "max_in_flight",
+];
+
+/// Checks the block; `None` when it is disabled or invalid (an error was then reported).
+/// A disabled block is still checked so it is valid the day it is switched on.
+pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirror> {
+    let f = cx.fields("traffic_mirror", n, &MIRROR_KEYS)?;
+    let enabled = cx.bool_or(&f.child("enabled"), f.get("enabled"), true);
+    // An invalid `enabled` was reported; check the rest as if on to find more problems.
+    let on = enabled.unwrap_or(true);
+
+    let primary = target_ref(cx, &f, "primary", on, ids);
+    let shadow = target_ref(cx, &f, "shadow", on, ids);
+    if let (Some(p), Some(s), Some(node)) = (primary, shadow, f.get("shadow"))
+        && p == s
+    {
+        cx.error(
+            &f.child("shadow"),
+            &node.referenced,
+            format!("shadow must be a different target than primary (both are `{p}`)"),
+        );
+    }
+
+    let model_mapping = check_mapping(cx, &f, on);
+    let sample_rate = cx.fraction_or(&f.child("sample_rate"), f.get("sample_rate"), 1.0);
+    if let (true, Some(0.0), Some(node)) = (on, sample_rate, f.get("sample_rate")) {
+        cx.warn(
+            &f.child("sample_rate"),
+            &node.referenced,
+            "sample_rate is 0: nothing will be mirrored",
+        );
+    }
+    let asynchronous = cx.bool_or(&f.child("async"), f.get("async"), true);
+    let log_shadow_response = cx.bool_or(
+        &f.child("log_shadow_response"),
+        f.get("log_shadow_response"),
+        false,
+    );
+    let compare_metrics = match f.get("compare_metrics") {
+        Some(v) => check_metrics(cx, &f.child("compare_metrics"), v),
+        None => Some(
+            CompareMetric::NAMES
+                .iter()
+                .filter_map(|m| CompareMetric::parse(m))
+                .collect(),
+        ),
+    };
+    let timeout_ms = cx.int_or(&f.child("timeout_ms"), f.get("timeout_ms"), 1, 60_000);
+    let max_in_flight = cx
+        .int_or(&f.child("max_in_flight"), f.get("max_in_flight"), 1, 256)
+        .and_then(|v| usize::try_from(v).ok());
+
+    if !enabled? {
+        return None;
+    }
+    Some(Mirror {
+        primary: primary?.to_owned(),
+        shadow: shadow?.to_owned(),
+        model_mapping: model_mapping?,
+        sample_rate: sample_rate?,
+        asynchronous: asynchronous?,
+        log_shadow_response: log_shadow_response?,
+        compare_metrics: compare_metrics?,
+        timeout_ms: timeout_ms?,
+        max_in_flight: max_in_flight?,
+    })
+}
+
+/// `primary` / `shadow`: required while enabled; must name a target.
+fn target_ref<'n>(
+    cx: &mut Ctx<'_>,
+    f: &Fields<'n>,
+    key: &str,
+    on: bool,
+    ids: &TargetIds,
+) -> Option<&'n str> {
+    let node = if on { cx.required(f, key) } else { f.get(key) }?;
+    let path = f.child(key);
+    let id = cx.nonempty_string(&path, node)?;
+    if ids.complete && !ids.contains(id) {
+        let known: Vec<&str> = ids.ids.iter().map(|(i, _)| i.as_str()).collect();
+        cx.error_suggest(
+            &path,
+            &node.referenced,
+            format!(
+                "no target has id `{id}`; providers.targets defines {}",
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            suggest(id, known.iter().copied()),
+        );
+        return None;
+    }
+    Some(id)
+}
+
+/// `model_mapping`: primary model → shadow model, both non-empty strings, in file order
+/// (a repeated model is a duplicate-key error, so each primary model appears once).
+fn check_mapping(cx: &mut Ctx<'_>, f: &Fields<'_>, on: bool) -> Option<Vec<(String, String)>> {
+    let path = f.child("model_mapping");
+    let Some(node) = f.get("model_mapping") else {
+        if on {
+            cx.warn(
+                &path,
+                f.at,
+                "no `model_mapping`: nothing will be mirrored; map each primary model to a shadow model",
+            );
+        }
+        return Some(Vec::new());
+    };
+    let entries = cx.entries(&path, node)?;
+    if on && entries.is_empty() {
+        cx.warn(
+            &path,
+            &node.referenced,
+            "model_mapping is empty: nothing will be mirrored; map each primary model to a shadow model",
+        );
+    }
+    let mut mapping = Some(Vec::with_capacity(entries.len()));
+    for e in entries {
+        let from = e.key.value.as_str();
+        let entry_path = join(&path, from);
+        let to = match &e.value.value {
+            _ if from.trim().is_empty() => {
+                cx.error(
+                    &entry_path,
+                    &e.key.referenced,
+                    "model name must not be empty",
+                );
+                None
+            }
+            Node::Str(s) if !s.trim().is_empty() => Some(s.as_str()),
+            // A missing value points at the key: the value's own position is past the colon.
+            Node::Null => {
+                cx.error(
+                    &entry_path,
+                    &e.key.referenced,
+                    format!("`{from}` maps to nothing; give the shadow model's name"),
+                );
+                None
+            }
+            Node::Str(_) => {
+                cx.error(
+                    &entry_path,
+                    &e.value.referenced,
+                    format!("`{from}` maps to an empty model name"),
+                );
+                None
+            }
+            _ => {
+                cx.mismatch(&entry_path, &e.value, "a string (the shadow model's name)");
+                None
+            }
+        };
+        mapping = mapping.zip(to).map(|(mut m, to)| {
+            m.push((from.to_owned(), to.to_owned()));
+            m
+        });
+    }
+    mapping
+}
+
+/// `compare_metrics`: known names; a repeat is harmless, so it is only a warning.
+fn check_metrics(cx: &mut Ctx<'_>, path: &str, n: &SNode) -> Option<Vec<CompareMetric>> {
+    let items = cx.seq(path, n)?;
+    if items.is_empty() {
+        cx.warn(
+            path,
+            &n.referenced,
+            "no metrics listed: mirrored pairs will be recorded but not compared",
+        );
+    }
+    let mut metrics = Vec::with_capacity(items.len());
+    let mut all_known = true;
+    for (i, item) in items.iter().enumerate() {
+        let item_path = index(path, i);
+        let Some(name) = cx.string(&item_path, item) else {
+            all_known = false;
+            continue;
+        };
+        match CompareMetric::parse(name) {
+            Some(metric) if metrics.contains(&metric) => {
+                cx.warn(
+                    &item_path,
+                    &item.referenced,
+                    format!("`{name}` is listed twice"),
+                );
+            }
+            Some(metric) => metrics.push(metric),
+            None => {
+                all_known = false;
+                cx.error_suggest(
+                    &item_path,
+                    &item.referenced,
+                    format!(
+                        "unknown metric `{name}`; expected one of {}",
+                        CompareMetric::NAMES.join(", ")
+                    ),
+                    suggest(name, CompareMetric::NAMES),
+                );
+            }
+        }
+    }
+    all_known.then_some(metrics)
+}
