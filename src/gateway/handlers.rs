@@ -29,8 +29,17 @@ pub async fn chat_completions(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
+    let mut row = new_row(&state);
+    let mut scan = Scan::default();
+    let result = proxy(&state, body, &mut row, &mut scan).await;
+    row.latency_ms = elapsed_ms(started);
+    answer(&state, row, result, scan)
+}
+
+/// A `requests` row for a request received now, answered by the primary.
+fn new_row(state: &AppState) -> RequestRow {
     let (ts, ts_unix_ms) = now_stamp();
-    let mut row = RequestRow {
+    RequestRow {
         id: uuid::Uuid::now_v7().to_string(),
         ts,
         ts_unix_ms,
@@ -38,10 +47,17 @@ pub async fn chat_completions(
         provider: state.primary.kind.as_str().to_string(),
         mirror_state: "not_eligible".into(),
         ..RequestRow::default()
-    };
-    let mut scan = Scan::default();
-    let result = proxy(&state, body, &mut row, &mut scan).await;
-    row.latency_ms = elapsed_ms(started);
+    }
+}
+
+/// Builds the caller's response and hands the event row to a background task. Every
+/// answered request, whatever its route or outcome, goes through here.
+fn answer(
+    state: &AppState,
+    mut row: RequestRow,
+    result: Result<Map<String, Value>, ApiError>,
+    scan: Scan,
+) -> Response {
     let mut response = match result {
         Ok(mut answer) => {
             row.status = "success".into();
@@ -52,7 +68,7 @@ pub async fn chat_completions(
         Err(e) => {
             if row.status.is_empty() {
                 // A request kt refused to forward is `rejected`; an upstream failure is `error`.
-                row.status = if e.class == "bad_request" {
+                row.status = if matches!(e.class, "bad_request" | "untranslatable" | "not_found") {
                     "rejected"
                 } else {
                     "error"
@@ -132,6 +148,13 @@ async fn proxy(
         }
     }
 
+    // Build the primary's wire request first: a request the primary cannot express is
+    // the caller's error (400) and must not reach the shadow either.
+    let prepared = state
+        .primary
+        .prepare(&req, &model)
+        .map_err(|e| ApiError::from_upstream(&state.primary.id, &e))?;
+
     let decision = mirror::decide(state.config.mirror.as_ref(), &model, fastrand::f64());
     row.mirror_state = decision.state().to_string();
     let mut primary_tx = None;
@@ -172,7 +195,7 @@ async fn proxy(
     }
 
     let upstream_started = Instant::now();
-    let result = state.primary.chat(&req, &model, None).await;
+    let result = state.primary.send(prepared, None).await;
     let upstream_ms = elapsed_ms(upstream_started);
     row.upstream_latency_ms = Some(upstream_ms);
     let log_text = state
@@ -317,24 +340,26 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }))
 }
 
-/// Unknown route: 404 in the OpenAI error shape.
-pub async fn not_found() -> ApiError {
-    ApiError::new(
+/// Unknown route: 404 in the OpenAI error shape, recorded like any answered request.
+pub async fn not_found(State(state): State<AppState>) -> Response {
+    let err = ApiError::new(
         StatusCode::NOT_FOUND,
         "invalid_request_error",
         "unknown route: kt serves POST /v1/chat/completions and GET /healthz",
         "not_found",
-    )
+    );
+    answer(&state, new_row(&state), Err(err), Scan::default())
 }
 
-/// Known route, wrong method: 405 in the OpenAI error shape.
-pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(
+/// Known route, wrong method: 405 in the OpenAI error shape, recorded.
+pub async fn method_not_allowed(State(state): State<AppState>) -> Response {
+    let err = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "invalid_request_error",
         "method not allowed on this route",
         "bad_request",
-    )
+    );
+    answer(&state, new_row(&state), Err(err), Scan::default())
 }
 
 fn elapsed_ms(since: Instant) -> u64 {

@@ -21,6 +21,18 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// A request in a target's wire format, ready to send.
+#[derive(Debug)]
+pub enum Prepared<'a> {
+    OpenAi(Value),
+    Anthropic(Value),
+    /// The simulator reads the OpenAI-shaped request directly.
+    Simulated {
+        req: &'a Map<String, Value>,
+        model: String,
+    },
+}
+
 /// One configured target, ready to call.
 #[derive(Debug)]
 pub struct Provider {
@@ -87,17 +99,47 @@ impl Provider {
         model: &str,
         limit: Option<Duration>,
     ) -> Result<Completion, UpstreamError> {
+        let prepared = self.prepare(req, model)?;
+        self.send(prepared, limit).await
+    }
+
+    /// Builds the wire request without sending it, so the gateway can reject a request
+    /// the target cannot express (e.g. `n > 1` for Anthropic) before mirroring it.
+    pub fn prepare<'a>(
+        &self,
+        req: &'a Map<String, Value>,
+        model: &str,
+    ) -> Result<Prepared<'a>, UpstreamError> {
+        Ok(match self.kind {
+            ProviderKind::Simulated => Prepared::Simulated {
+                req,
+                model: model.to_string(),
+            },
+            ProviderKind::OpenAi => Prepared::OpenAi(openai::request_body(req, model)),
+            ProviderKind::Anthropic => Prepared::Anthropic(anthropic::to_messages_request(
+                req,
+                model,
+                self.default_max_tokens,
+            )?),
+        })
+    }
+
+    /// Sends a prepared request (see [`Provider::prepare`]).
+    pub async fn send(
+        &self,
+        prepared: Prepared<'_>,
+        limit: Option<Duration>,
+    ) -> Result<Completion, UpstreamError> {
         let timeout = limit.map_or(self.timeout, |l| l.min(self.timeout));
-        let result = match self.kind {
-            ProviderKind::Simulated => {
-                let call = simulated::complete(&self.id, &self.simulate, req, model, now_secs());
+        let result = match prepared {
+            Prepared::Simulated { req, model } => {
+                let call = simulated::complete(&self.id, &self.simulate, req, &model, now_secs());
                 match tokio::time::timeout(timeout, call).await {
                     Ok(r) => r,
                     Err(_) => Err(UpstreamError::Timeout(millis(timeout))),
                 }
             }
-            ProviderKind::OpenAi => {
-                let body = openai::request_body(req, model);
+            Prepared::OpenAi(body) => {
                 let (status, headers, bytes) = self
                     .post(
                         "/v1/chat/completions",
@@ -108,8 +150,7 @@ impl Provider {
                     .await?;
                 openai::parse_response(status, &headers, &bytes)
             }
-            ProviderKind::Anthropic => {
-                let body = anthropic::to_messages_request(req, model, self.default_max_tokens)?;
+            Prepared::Anthropic(body) => {
                 let (status, headers, bytes) = self
                     .post("/v1/messages", self.anthropic_headers()?, &body, timeout)
                     .await?;

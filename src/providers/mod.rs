@@ -9,7 +9,7 @@ mod client;
 pub mod openai;
 pub mod simulated;
 
-pub use client::{Provider, build_providers, http_client};
+pub use client::{Prepared, Provider, build_providers, http_client};
 
 use serde_json::{Map, Value};
 
