@@ -211,7 +211,7 @@ async fn anthropic_primary_translates_both_ways() {
         (json!(21), json!(9))
     );
     assert_eq!(e["finish_reason"], "stop");
-    assert_eq!(e["mirror"], "disabled", "no traffic_mirror block");
+    assert_eq!(e["mirror_state"], "disabled", "no traffic_mirror block");
 }
 
 // Proves a request without max_tokens gets the default 4096, and a target's anthropic_version
@@ -383,7 +383,7 @@ traffic_mirror:
     stop(&mut kt);
 
     let evs = events(&kt.db, 10);
-    assert_eq!(event(&evs, &ok.id)["mirror"], "mirrored");
+    assert_eq!(event(&evs, &ok.id)["mirror_state"], "mirrored");
     let e = event(&evs, &n2.id);
     assert_eq!(
         up.count(),
@@ -398,7 +398,7 @@ traffic_mirror:
     );
     assert_eq!(e["http_status"], 400, "{e:#}");
     assert_eq!(e["status"], "rejected", "{e:#}");
-    assert_ne!(e["mirror"], "mirrored", "{e:#}");
+    assert_ne!(e["mirror_state"], "mirrored", "{e:#}");
     assert!(e["traffic_mirror"].is_null(), "{e:#}");
 }
 

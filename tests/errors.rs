@@ -260,7 +260,7 @@ async fn upstream_failures_reach_caller_in_openai_shape() {
                 .unwrap_or_default()
                 .is_empty()
         );
-        assert_eq!(e["mirror"], "mirrored", "{e:#}");
+        assert_eq!(e["mirror_state"], "mirrored", "{e:#}");
         let tm = &e["traffic_mirror"];
         assert_eq!(tm["primary"]["status"], "error", "{tm:#}");
         assert_eq!(tm["shadow"]["status"], "success", "{tm:#}");
@@ -360,7 +360,7 @@ async fn malformed_requests_are_rejected_and_not_mirrored() {
         assert_eq!(e["status"], "rejected", "{e:#}");
         assert_eq!(e["http_status"], 400, "{e:#}");
         assert_eq!(e["error"]["class"], "bad_request", "{e:#}");
-        assert_ne!(e["mirror"], "mirrored", "{e:#}");
+        assert_ne!(e["mirror_state"], "mirrored", "{e:#}");
         assert!(e["traffic_mirror"].is_null(), "{e:#}");
     }
 }

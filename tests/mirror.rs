@@ -114,7 +114,7 @@ async fn sample_rate_zero_mirrors_nothing() {
     let evs = events(&kt.db, 100);
     assert_eq!(evs.len(), n);
     for e in &evs {
-        assert_eq!(e["mirror"], "not_sampled", "{e:#}");
+        assert_eq!(e["mirror_state"], "not_sampled", "{e:#}");
         assert!(e["traffic_mirror"].is_null(), "{e:#}");
         assert_eq!(e["status"], "success");
     }
@@ -152,7 +152,7 @@ async fn sample_rate_one_mirrors_everything() {
     assert_eq!(evs.len(), n);
     for id in &ids {
         let e = event(&evs, id);
-        assert_eq!(e["mirror"], "mirrored", "{e:#}");
+        assert_eq!(e["mirror_state"], "mirrored", "{e:#}");
         let tm = &e["traffic_mirror"];
         assert_eq!(tm["primary"]["provider"], "openai", "{tm:#}");
         assert_eq!(tm["primary"]["model"], "gpt-4o-mini");
@@ -209,14 +209,20 @@ async fn sample_rate_half_mirrors_about_half() {
     assert_eq!(primary.count(), n, "primary calls");
     let evs = events(&kt.db, 1000);
     assert_eq!(evs.len(), n, "one event per request");
-    let mirrored = evs.iter().filter(|e| e["mirror"] == "mirrored").count();
-    let not_sampled = evs.iter().filter(|e| e["mirror"] == "not_sampled").count();
+    let mirrored = evs
+        .iter()
+        .filter(|e| e["mirror_state"] == "mirrored")
+        .count();
+    let not_sampled = evs
+        .iter()
+        .filter(|e| e["mirror_state"] == "not_sampled")
+        .count();
     assert_eq!(mirrored + not_sampled, n);
     // Binomial(200, 0.5): mean 100, sigma 7.07; 5 sigma ≈ 36.
     assert!((64..=136).contains(&mirrored), "mirrored {mirrored} of {n}");
     assert_eq!(shadow.count(), mirrored, "shadow calls == mirrored events");
     for e in &evs {
-        let is_mirrored = e["mirror"] == "mirrored";
+        let is_mirrored = e["mirror_state"] == "mirrored";
         assert_eq!(!e["traffic_mirror"].is_null(), is_mirrored, "{e:#}");
         if is_mirrored {
             assert_eq!(e["traffic_mirror"]["shadow"]["status"], "success", "{e:#}");
@@ -258,11 +264,11 @@ async fn unmapped_model_is_not_mirrored() {
     let evs = events(&kt.db, 100);
     for id in &unmapped {
         let e = event(&evs, id);
-        assert_eq!(e["mirror"], "no_model_mapping", "{e:#}");
+        assert_eq!(e["mirror_state"], "no_model_mapping", "{e:#}");
         assert!(e["traffic_mirror"].is_null());
         assert_eq!(e["status"], "success");
     }
-    assert_eq!(event(&evs, &mapped.id)["mirror"], "mirrored");
+    assert_eq!(event(&evs, &mapped.id)["mirror_state"], "mirrored");
     let r = report(&kt);
     let states = r["mirror_states"].as_array().unwrap();
     let count = |state: &str| {
@@ -419,7 +425,7 @@ async fn shadow_failure_case(
         assert_eq!(e["status"], "success", "{e:#}");
         assert_eq!(e["http_status"], 200);
         assert!(e["error"].is_null(), "the primary did not fail: {e:#}");
-        assert_eq!(e["mirror"], "mirrored");
+        assert_eq!(e["mirror_state"], "mirrored");
         let tm = &e["traffic_mirror"];
         assert_eq!(tm["primary"]["status"], "success", "{tm:#}");
         assert_eq!(tm["shadow"]["status"], status, "{tm:#}\n{log}");

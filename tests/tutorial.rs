@@ -728,15 +728,15 @@ policies:
 
     let evs = events(&kt.db, 50);
     assert_eq!(evs.len(), 31);
-    assert_eq!(evs[30]["mirror"], "no_model_mapping");
+    assert_eq!(evs[30]["mirror_state"], "no_model_mapping");
     assert!(evs[30]["traffic_mirror"].is_null());
     let mirrored = evs[..30]
         .iter()
-        .filter(|e| e["mirror"] == "mirrored")
+        .filter(|e| e["mirror_state"] == "mirrored")
         .count();
     let not_sampled = evs[..30]
         .iter()
-        .filter(|e| e["mirror"] == "not_sampled")
+        .filter(|e| e["mirror_state"] == "not_sampled")
         .count();
     assert_eq!(mirrored + not_sampled, 30, "{evs:#?}");
     // Binomial(30, 0.1): more than 15 mirrored has probability < 1e-8.
@@ -843,7 +843,7 @@ async fn step8_staging_pack_config() {
     let evs = events(&kt.db, 5);
     assert_eq!(evs.len(), 1);
     assert_eq!(evs[0]["target"], "openai-production");
-    assert_eq!(evs[0]["mirror"], "disabled");
+    assert_eq!(evs[0]["mirror_state"], "disabled");
     assert!(evs[0]["traffic_mirror"].is_null(), "{}", evs[0]);
 }
 
@@ -1043,7 +1043,10 @@ fn demo_runs_the_tutorial_end_to_end() {
 
     let evs: Vec<Value> =
         serde_json::from_str(&stdout_ok(&run(&["events", "list", "--format", "json"]))).unwrap();
-    let mirrored: Vec<&Value> = evs.iter().filter(|e| e["mirror"] == "mirrored").collect();
+    let mirrored: Vec<&Value> = evs
+        .iter()
+        .filter(|e| e["mirror_state"] == "mirrored")
+        .collect();
     assert!(
         mirrored.len() >= 20,
         "{} mirrored of {}",

@@ -86,7 +86,7 @@ fn table(events: &[Event]) -> String {
             format!("{} {}", e.status, e.http_status),
             e.latency_ms.to_string(),
             format!("{}/{}", opt(e.input_tokens), opt(e.output_tokens)),
-            e.mirror.clone(),
+            e.mirror_state.clone(),
             tm.map_or("-".into(), |m| {
                 format!("{} {}", m.shadow.provider, m.shadow.status)
             }),

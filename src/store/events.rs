@@ -26,11 +26,14 @@ pub struct Event {
     pub output_tokens: Option<u64>,
     pub finish_reason: Option<String>,
     pub error: Option<ErrorView>,
-    /// Why the request was or was not mirrored.
-    pub mirror: String,
+    /// Why the request was or was not mirrored (`requests.mirror_state`).
+    pub mirror_state: String,
     pub policy_findings: serde_json::Value,
     /// `null` when the request was not mirrored.
     pub traffic_mirror: Option<MirrorView>,
+    /// The same as `traffic_mirror`: the tutorial's closing notes read the comparison
+    /// with `jq '.mirror'`, so both names work.
+    pub mirror: Option<MirrorView>,
 }
 
 /// A failure's class and message.
@@ -100,13 +103,13 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     let target: String = r.get("target")?;
     let model: Option<String> = r.get("model")?;
     let status: String = r.get("status")?;
-    let mirror: String = r.get("mirror_state")?;
+    let mirror_state: String = r.get("mirror_state")?;
     let error_class: Option<String> = r.get("error_class")?;
     let error_message: Option<String> = r.get("error_message")?;
     let input_tokens: Option<u64> = r.get("input_tokens")?;
     let output_tokens: Option<u64> = r.get("output_tokens")?;
     let findings: String = r.get("policy_findings")?;
-    let traffic_mirror = if mirror == "mirrored" {
+    let traffic_mirror = if mirror_state == "mirrored" {
         let s_status: Option<String> = r.get("s_status")?;
         let s_error: Option<String> = r.get("s_error_message")?;
         let shadow_failed = s_status.as_deref().is_some_and(|s| s != "success");
@@ -173,7 +176,8 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
         status,
         input_tokens,
         output_tokens,
-        mirror,
+        mirror_state,
+        mirror: traffic_mirror.clone(),
         traffic_mirror,
     })
 }
