@@ -9,85 +9,19 @@ use serde_json::{Value, json};
 const MODEL: &str = "claude-sonnet-4-20250514";
 const TEXT: &str = "Hello from Claude.";
 
-/// What the caller got back.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    body: Value,
-    id: String,
-    retry_after: Option<String>,
-}
-
-async fn post(kt: &Kt, body: &Value) -> Answer {
-    let resp = reqwest::Client::new()
-        .post(kt.url("/v1/chat/completions"))
-        .json(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach kt: {e}"));
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let status = resp.status().as_u16();
-    let id = header("x-request-id").unwrap_or_default();
-    let retry_after = header("retry-after");
-    let text = resp
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("cannot read kt's answer: {e}"));
-    Answer {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        id,
-        retry_after,
-    }
-}
-
-fn stop(kt: &mut Kt) -> String {
-    tokio::task::block_in_place(|| kt.stop())
-}
-
-fn event<'a>(evs: &'a [Value], id: &str) -> &'a Value {
-    evs.iter()
-        .find(|e| e["id"] == id)
-        .unwrap_or_else(|| panic!("no event {id:?} in {evs:#?}"))
-}
-
 /// A config whose only target (and so the primary) is the Anthropic `claude` at `url`.
 /// `target_extra` lines are added to the target (six spaces of indent); `tail` follows it.
 fn anthropic_config(url: &str, target_extra: &str, tail: &str) -> String {
     format!(
-        r#"version: '1'
-providers:
-  targets:
-    - id: claude
-      provider: anthropic
-      base_url: {url}
-      secret_key_ref:
-        env: ANTHROPIC_API_KEY
-{target_extra}{tail}"#
+        "{CONFIG_HEAD}{}{tail}",
+        target_yaml(
+            "claude",
+            "anthropic",
+            url,
+            "ANTHROPIC_API_KEY",
+            target_extra
+        )
     )
-}
-
-/// Text of the last message a fake Anthropic upstream received.
-fn last_text(call: &Call) -> String {
-    let content = call.body["messages"]
-        .as_array()
-        .and_then(|m| m.last())
-        .map(|m| m["content"].clone())
-        .unwrap_or(Value::Null);
-    match content {
-        Value::String(s) => s,
-        Value::Array(blocks) => blocks
-            .iter()
-            .filter_map(|b| b["text"].as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => String::new(),
-    }
 }
 
 /// A Messages answer with the given content blocks and stop reason.
@@ -356,20 +290,9 @@ async fn untranslatable_request_is_rejected_and_not_mirrored() {
     let up = fake_upstream(claude_reply).await;
     let shadow = fake_upstream(|_| openai_ok("gpt-4o", "shadow", 5, 3)).await;
     let tail = format!(
-        r#"    - id: gpt
-      provider: openai
-      base_url: {}
-      secret_key_ref:
-        env: OPENAI_API_KEY
-traffic_mirror:
-  enabled: true
-  primary: claude
-  shadow: gpt
-  model_mapping:
-    {MODEL}: gpt-4o
-  sample_rate: 1.0
-"#,
-        shadow.url()
+        "{}{}",
+        target_yaml("gpt", "openai", &shadow.url(), "OPENAI_API_KEY", ""),
+        mirror_yaml("claude", "gpt", MODEL, "gpt-4o")
     );
     let mut kt = Kt::start(&anthropic_config(&up.url(), "", &tail), &keys());
     let mut two = chat(MODEL, "two answers please");
@@ -425,10 +348,7 @@ async fn base_url_with_v1_suffix_works() {
 async fn anthropic_shadow_records_its_usage() {
     let primary = fake_upstream(|_| openai_ok("gpt-4o-mini", "primary answer", 10, 20)).await;
     let shadow = fake_upstream(|_| anthropic_ok(MODEL, "shadow answer", 33, 44)).await;
-    let mut kt = Kt::start(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        &keys(),
-    );
+    let mut kt = Kt::start_mirror(&primary, &shadow);
     let a = post(&kt, &chat("gpt-4o-mini", "hi")).await;
     assert_eq!(a.status, 200, "{a:#?}");
     assert_eq!(a.body["choices"][0]["message"]["content"], "primary answer");

@@ -4,51 +4,9 @@
 mod common;
 use common::*;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
-
-/// What the caller got back.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    body: Value,
-    /// `x-request-id`: the event id (empty when absent).
-    id: String,
-    retry_after: Option<String>,
-    content_type: String,
-    elapsed: Duration,
-}
-
-async fn send(req: reqwest::RequestBuilder) -> Answer {
-    let started = Instant::now();
-    let resp = req
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach kt: {e}"));
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let status = resp.status().as_u16();
-    let id = header("x-request-id").unwrap_or_default();
-    let retry_after = header("retry-after");
-    let content_type = header("content-type").unwrap_or_default();
-    let text = resp
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("cannot read kt's answer: {e}"));
-    Answer {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        id,
-        retry_after,
-        content_type,
-        elapsed: started.elapsed(),
-    }
-}
 
 /// POSTs a raw body to the chat route.
 async fn post_raw(client: &reqwest::Client, kt: &Kt, body: &str) -> Answer {
@@ -59,16 +17,6 @@ async fn post_raw(client: &reqwest::Client, kt: &Kt, body: &str) -> Answer {
             .body(body.to_string()),
     )
     .await
-}
-
-fn stop(kt: &mut Kt) -> String {
-    tokio::task::block_in_place(|| kt.stop())
-}
-
-fn event<'a>(evs: &'a [Value], id: &str) -> &'a Value {
-    evs.iter()
-        .find(|e| e["id"] == id)
-        .unwrap_or_else(|| panic!("no event {id:?} in {evs:#?}"))
 }
 
 /// Asserts the OpenAI error shape: exactly `{"error":{"message","type","param","code"}}`,
@@ -94,37 +42,22 @@ fn assert_openai_error(a: &Answer, status: u16, kind: &str) {
 /// `shadow_url` mirroring every gpt-4o-mini request.
 fn config(primary_url: &str, shadow_url: &str) -> String {
     format!(
-        r#"version: '1'
-providers:
-  targets:
-    - id: openai
-      provider: openai
-      base_url: {primary_url}
-      timeout_ms: 300
-      secret_key_ref:
-        env: OPENAI_API_KEY
-    - id: shadow
-      provider: openai
-      base_url: {shadow_url}
-      secret_key_ref:
-        env: OPENAI_API_KEY
-traffic_mirror:
-  enabled: true
-  primary: openai
-  shadow: shadow
-  model_mapping:
-    gpt-4o-mini: gpt-4o
-  sample_rate: 1.0
-"#
+        "{CONFIG_HEAD}{}{}{}",
+        target_yaml(
+            "openai",
+            "openai",
+            primary_url,
+            "OPENAI_API_KEY",
+            "      timeout_ms: 300\n"
+        ),
+        target_yaml("shadow", "openai", shadow_url, "OPENAI_API_KEY", ""),
+        mirror_yaml("openai", "shadow", "gpt-4o-mini", "gpt-4o"),
     )
 }
 
 /// The primary fake: the prompt names the failure to produce.
 fn primary_reply(call: &Call) -> Reply {
-    let prompt = call.body["messages"][0]["content"]
-        .as_str()
-        .unwrap_or_default();
-    match prompt {
+    match prompt_of(call).as_str() {
         "case:400" => openai_error(
             400,
             "invalid_request_error",
@@ -170,14 +103,21 @@ fn primary_reply(call: &Call) -> Reply {
     }
 }
 
+/// Starts the `primary_reply` fake, a shadow fake that always succeeds, and a gateway on
+/// `config` mirroring from one to the other.
+async fn start_gateway() -> (Upstream, Upstream, Kt) {
+    let primary = fake_upstream(primary_reply).await;
+    let shadow = fake_upstream(|_| openai_ok("gpt-4o", "shadow", 5, 3)).await;
+    let kt = Kt::start(&config(&primary.url(), &shadow.url()), &keys());
+    (primary, shadow, kt)
+}
+
 // Proves upstream 4xx pass through (status, message, type, code, retry-after), 5xx and a
 // non-JSON 200 become 502, a slow primary becomes 504, each with an event row of status error
 // (primary 9 calls, shadow 9: failed primaries are still mirrored).
 #[tokio::test(flavor = "multi_thread")]
 async fn upstream_failures_reach_caller_in_openai_shape() {
-    let primary = fake_upstream(primary_reply).await;
-    let shadow = fake_upstream(|_| openai_ok("gpt-4o", "shadow", 5, 3)).await;
-    let mut kt = Kt::start(&config(&primary.url(), &shadow.url()), &keys());
+    let (primary, shadow, mut kt) = start_gateway().await;
     let client = reqwest::Client::new();
     let ask = |prompt: &str| {
         client
@@ -279,12 +219,7 @@ async fn upstream_failures_reach_caller_in_openai_shape() {
 async fn unreachable_primary_is_502() {
     let shadow = fake_upstream(|_| openai_ok("gpt-4o", "shadow", 5, 3)).await;
     let mut kt = Kt::start(&config(&refused_url(), &shadow.url()), &keys());
-    let a = send(
-        reqwest::Client::new()
-            .post(kt.url("/v1/chat/completions"))
-            .json(&chat("gpt-4o-mini", "hi")),
-    )
-    .await;
+    let a = post(&kt, &chat("gpt-4o-mini", "hi")).await;
     assert_openai_error(&a, 502, "upstream_error");
     assert!(!a.body.to_string().contains(OPENAI_KEY));
     stop(&mut kt);
@@ -300,9 +235,7 @@ async fn unreachable_primary_is_502() {
 // recorded as rejected with the same status, and never forwarded or mirrored (primary 0, shadow 0).
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_requests_are_rejected_and_not_mirrored() {
-    let primary = fake_upstream(primary_reply).await;
-    let shadow = fake_upstream(|_| openai_ok("gpt-4o", "shadow", 5, 3)).await;
-    let mut kt = Kt::start(&config(&primary.url(), &shadow.url()), &keys());
+    let (primary, shadow, mut kt) = start_gateway().await;
     let client = reqwest::Client::new();
     let msgs = r#"[{"role":"user","content":"hi"}]"#;
     let cases: Vec<(&str, String, Value)> = vec![
@@ -370,9 +303,7 @@ async fn malformed_requests_are_rejected_and_not_mirrored() {
 // answers 200 {"status":"ok"}. Nothing reaches the upstreams.
 #[tokio::test(flavor = "multi_thread")]
 async fn routes_answer_in_openai_shape() {
-    let primary = fake_upstream(primary_reply).await;
-    let shadow = fake_upstream(|_| openai_ok("gpt-4o", "shadow", 5, 3)).await;
-    let mut kt = Kt::start(&config(&primary.url(), &shadow.url()), &keys());
+    let (primary, shadow, mut kt) = start_gateway().await;
     let client = reqwest::Client::new();
 
     let health = send(client.get(kt.url("/healthz"))).await;
@@ -428,16 +359,8 @@ async fn missing_api_key_is_500_and_upstream_not_called() {
     assert!(std::env::var_os(VAR).is_none());
     let primary = fake_upstream(|_| openai_ok("gpt-4o-mini", "fine", 5, 2)).await;
     let cfg = format!(
-        r#"version: '1'
-providers:
-  targets:
-    - id: openai
-      provider: openai
-      base_url: {}
-      secret_key_ref:
-        env: {VAR}
-"#,
-        primary.url()
+        "{CONFIG_HEAD}{}",
+        target_yaml("openai", "openai", &primary.url(), VAR, "")
     );
     let mut kt = Kt::start(&cfg, &keys());
     let startup = kt.log_text();
@@ -447,12 +370,7 @@ providers:
             .any(|l| l.contains("WARN") && l.contains(VAR)),
         "no warning naming {VAR}:\n{startup}"
     );
-    let a = send(
-        reqwest::Client::new()
-            .post(kt.url("/v1/chat/completions"))
-            .json(&chat("gpt-4o-mini", "hi")),
-    )
-    .await;
+    let a = post(&kt, &chat("gpt-4o-mini", "hi")).await;
     assert_openai_error(&a, 500, "server_error");
     assert_eq!(a.body["error"]["code"], "missing_api_key", "{a:#?}");
     assert!(

@@ -6,7 +6,7 @@ use common::*;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -15,60 +15,6 @@ const PRIMARY_TEXT: &str =
 const SHADOW_TEXT: &str =
     "Technical debt means the future cost of picking an easy fix instead of a better design.";
 const SHADOW_MODEL: &str = "claude-sonnet-4-20250514";
-
-/// What the caller got back.
-struct Answer {
-    status: u16,
-    body: Value,
-    /// `x-request-id`: the event id.
-    id: String,
-    elapsed: Duration,
-}
-
-async fn post(client: &reqwest::Client, kt: &Kt, body: &Value) -> Answer {
-    let started = Instant::now();
-    let resp = client
-        .post(kt.url("/v1/chat/completions"))
-        .json(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach kt: {e}"));
-    let status = resp.status().as_u16();
-    let id = resp
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let text = resp
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("cannot read kt's answer: {e}"));
-    let elapsed = started.elapsed();
-    Answer {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        id,
-        elapsed,
-    }
-}
-
-/// `kt.stop()` blocks; let the runtime's other worker keep serving the fakes meanwhile.
-fn stop(kt: &mut Kt) -> String {
-    tokio::task::block_in_place(|| kt.stop())
-}
-
-/// Replaces one exact piece of the generated config, failing loudly if it is not there.
-fn edit(cfg: &str, from: &str, to: &str) -> String {
-    assert!(cfg.contains(from), "config has no {from:?}:\n{cfg}");
-    cfg.replace(from, to)
-}
-
-fn event<'a>(evs: &'a [Value], id: &str) -> &'a Value {
-    evs.iter()
-        .find(|e| e["id"] == id)
-        .unwrap_or_else(|| panic!("no event {id} in {evs:#?}"))
-}
 
 fn content(body: &Value) -> &str {
     body["choices"][0]["message"]["content"]
@@ -80,31 +26,29 @@ async fn openai_primary() -> Upstream {
     fake_upstream(|_| openai_ok("gpt-4o-mini", PRIMARY_TEXT, 10, 20)).await
 }
 
-async fn anthropic_shadow(reply: Reply) -> Upstream {
-    fake_upstream(move |_| reply.clone()).await
+/// The shadow's usual answer: SHADOW_TEXT, 11 input and 22 output tokens.
+fn shadow_ok() -> Reply {
+    anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22)
 }
 
-fn report(kt: &Kt) -> Value {
-    let out = kt.cli(&["mirror", "report", "--format", "json"]);
-    let text = stdout_ok(&out);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("report is not JSON ({e}):\n{text}"))
+async fn anthropic_shadow(reply: Reply) -> Upstream {
+    fake_upstream(move |_| reply.clone()).await
 }
 
 // Proves sample_rate 0 mirrors nothing: primary N calls, shadow 0, every event not_sampled.
 #[tokio::test(flavor = "multi_thread")]
 async fn sample_rate_zero_mirrors_nothing() {
     let primary = openai_primary().await;
-    let shadow = anthropic_shadow(anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22)).await;
-    let cfg = edit(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        "  sample_rate: 1.0\n",
-        "  sample_rate: 0\n",
+    let shadow = anthropic_shadow(shadow_ok()).await;
+    let mut kt = Kt::start_mirror_with(
+        &primary,
+        &shadow,
+        &[("  sample_rate: 1.0\n", "  sample_rate: 0\n")],
     );
-    let mut kt = Kt::start(&cfg, &keys());
     let client = reqwest::Client::new();
     let n = 10;
     for i in 0..n {
-        let a = post(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
+        let a = post_with(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
         assert_eq!(a.status, 200, "{}", a.body);
         assert_eq!(content(&a.body), PRIMARY_TEXT);
     }
@@ -124,14 +68,13 @@ async fn sample_rate_zero_mirrors_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sample_rate_one_mirrors_everything() {
     let primary = openai_primary().await;
-    let shadow = anthropic_shadow(anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22)).await;
-    let cfg = mirror_config(&primary.url(), "anthropic", &shadow.url(), "");
-    let mut kt = Kt::start(&cfg, &keys());
+    let shadow = anthropic_shadow(shadow_ok()).await;
+    let mut kt = Kt::start_mirror(&primary, &shadow);
     let client = reqwest::Client::new();
     let n = 10;
     let mut ids = Vec::new();
     for i in 0..n {
-        let a = post(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
+        let a = post_with(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
         assert_eq!(a.status, 200, "{}", a.body);
         assert_eq!(
             content(&a.body),
@@ -177,13 +120,12 @@ async fn sample_rate_one_mirrors_everything() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sample_rate_half_mirrors_about_half() {
     let primary = openai_primary().await;
-    let shadow = anthropic_shadow(anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22)).await;
-    let cfg = edit(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        "  sample_rate: 1.0\n",
-        "  sample_rate: 0.5\n",
+    let shadow = anthropic_shadow(shadow_ok()).await;
+    let mut kt = Kt::start_mirror_with(
+        &primary,
+        &shadow,
+        &[("  sample_rate: 1.0\n", "  sample_rate: 0.5\n")],
     );
-    let mut kt = Kt::start(&cfg, &keys());
     let client = reqwest::Client::new();
     let n = 200;
     let url = kt.url("/v1/chat/completions");
@@ -235,13 +177,12 @@ async fn sample_rate_half_mirrors_about_half() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unmapped_model_is_not_mirrored() {
     let primary = openai_primary().await;
-    let shadow = anthropic_shadow(anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22)).await;
-    let cfg = mirror_config(&primary.url(), "anthropic", &shadow.url(), "");
-    let mut kt = Kt::start(&cfg, &keys());
+    let shadow = anthropic_shadow(shadow_ok()).await;
+    let mut kt = Kt::start_mirror(&primary, &shadow);
     let client = reqwest::Client::new();
     let mut unmapped = Vec::new();
     for i in 0..3 {
-        let a = post(
+        let a = post_with(
             &client,
             &kt,
             &chat("gpt-3.5-turbo", &format!("old model {i}")),
@@ -251,7 +192,7 @@ async fn unmapped_model_is_not_mirrored() {
         assert_eq!(content(&a.body), PRIMARY_TEXT);
         unmapped.push(a.id);
     }
-    let mapped = post(&client, &kt, &chat("gpt-4o-mini", "new model")).await;
+    let mapped = post_with(&client, &kt, &chat("gpt-4o-mini", "new model")).await;
     assert_eq!(mapped.status, 200);
     stop(&mut kt);
     assert_eq!(primary.count(), 4, "primary calls");
@@ -269,7 +210,7 @@ async fn unmapped_model_is_not_mirrored() {
         assert_eq!(e["status"], "success");
     }
     assert_eq!(event(&evs, &mapped.id)["mirror_state"], "mirrored");
-    let r = report(&kt);
+    let r = mirror_report(&kt);
     let states = r["mirror_states"].as_array().unwrap();
     let count = |state: &str| {
         states
@@ -292,16 +233,12 @@ async fn unmapped_model_is_not_mirrored() {
 #[tokio::test(flavor = "multi_thread")]
 async fn async_shadow_does_not_delay_caller_and_is_drained() {
     let primary = openai_primary().await;
-    let shadow = anthropic_shadow(
-        anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22).after(Duration::from_secs(2)),
-    )
-    .await;
-    let cfg = mirror_config(&primary.url(), "anthropic", &shadow.url(), "");
-    let mut kt = Kt::start(&cfg, &keys());
+    let shadow = anthropic_shadow(shadow_ok().after(Duration::from_secs(2))).await;
+    let mut kt = Kt::start_mirror(&primary, &shadow);
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for i in 0..5 {
-        let a = post(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
+        let a = post_with(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
         assert_eq!(a.status, 200, "{}", a.body);
         assert_eq!(content(&a.body), PRIMARY_TEXT);
         assert!(
@@ -343,20 +280,16 @@ async fn async_shadow_does_not_delay_caller_and_is_drained() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_shadow_delays_caller_but_answer_is_primary() {
     let primary = openai_primary().await;
-    let shadow = anthropic_shadow(
-        anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22).after(Duration::from_millis(600)),
-    )
-    .await;
-    let cfg = edit(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        "  async: true\n",
-        "  async: false\n",
+    let shadow = anthropic_shadow(shadow_ok().after(Duration::from_millis(600))).await;
+    let mut kt = Kt::start_mirror_with(
+        &primary,
+        &shadow,
+        &[("  async: true\n", "  async: false\n")],
     );
-    let mut kt = Kt::start(&cfg, &keys());
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for i in 0..2 {
-        let a = post(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
+        let a = post_with(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
         assert_eq!(a.status, 200, "{}", a.body);
         assert_eq!(content(&a.body), PRIMARY_TEXT, "never the shadow's answer");
         assert_eq!(a.body["provider"], "openai");
@@ -403,7 +336,7 @@ async fn shadow_failure_case(
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for i in 0..2 {
-        let a = post(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
+        let a = post_with(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
         assert_eq!(
             a.status, 200,
             "a shadow failure reached the caller: {}",
@@ -441,7 +374,7 @@ async fn shadow_failure_case(
             "failed shadow → comparison nulls"
         );
     }
-    let r = report(&kt);
+    let r = mirror_report(&kt);
     let failures = r["failures"]
         .as_array()
         .unwrap_or_else(|| panic!("no failures array: {r:#}"));
@@ -461,13 +394,31 @@ async fn shadow_failure_case(
     evs
 }
 
-// Proves a shadow 500 is recorded as error/http_5xx while the caller gets the primary's 200.
-#[tokio::test(flavor = "multi_thread")]
-async fn shadow_500_is_recorded_not_returned() {
-    let shadow = anthropic_shadow(anthropic_error(500, "api_error", "Internal server error")).await;
+/// `shadow_failure_case` with a fake shadow answering every call with `reply`.
+async fn fake_shadow_failure_case(
+    reply: Reply,
+    extra_mirror: &str,
+    status: &str,
+    class: &str,
+    http: Http,
+) -> Vec<Value> {
+    let shadow = anthropic_shadow(reply).await;
     shadow_failure_case(
         &shadow.url(),
         Some(&shadow),
+        extra_mirror,
+        status,
+        class,
+        http,
+    )
+    .await
+}
+
+// Proves a shadow 500 is recorded as error/http_5xx while the caller gets the primary's 200.
+#[tokio::test(flavor = "multi_thread")]
+async fn shadow_500_is_recorded_not_returned() {
+    fake_shadow_failure_case(
+        anthropic_error(500, "api_error", "Internal server error"),
         "",
         "error",
         "http_5xx",
@@ -479,18 +430,13 @@ async fn shadow_500_is_recorded_not_returned() {
 // Proves a shadow 429 (Anthropic error shape) is recorded as error/http_4xx; caller gets 200.
 #[tokio::test(flavor = "multi_thread")]
 async fn shadow_429_is_recorded_not_returned() {
-    let shadow = anthropic_shadow(
+    fake_shadow_failure_case(
         anthropic_error(
             429,
             "rate_limit_error",
             "Number of requests has exceeded your rate limit",
         )
         .header("retry-after", "30"),
-    )
-    .await;
-    shadow_failure_case(
-        &shadow.url(),
-        Some(&shadow),
         "",
         "error",
         "http_4xx",
@@ -503,13 +449,8 @@ async fn shadow_429_is_recorded_not_returned() {
 // timeout after about 300 ms, while the caller gets the primary's 200.
 #[tokio::test(flavor = "multi_thread")]
 async fn shadow_timeout_is_recorded_not_returned() {
-    let shadow = anthropic_shadow(
-        anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22).after(Duration::from_secs(2)),
-    )
-    .await;
-    let evs = shadow_failure_case(
-        &shadow.url(),
-        Some(&shadow),
+    let evs = fake_shadow_failure_case(
+        shadow_ok().after(Duration::from_secs(2)),
         "  timeout_ms: 300\n",
         "timeout",
         "timeout",
@@ -536,10 +477,8 @@ async fn shadow_refused_connection_is_recorded_not_returned() {
 // Proves a shadow 200 whose body is not JSON is recorded as error/invalid_response; caller 200.
 #[tokio::test(flavor = "multi_thread")]
 async fn shadow_non_json_is_recorded_not_returned() {
-    let shadow = anthropic_shadow(Reply::raw(200, "<html>oops</html>")).await;
-    shadow_failure_case(
-        &shadow.url(),
-        Some(&shadow),
+    fake_shadow_failure_case(
+        Reply::raw(200, "<html>oops</html>"),
         "",
         "error",
         "invalid_response",
@@ -552,14 +491,16 @@ async fn shadow_non_json_is_recorded_not_returned() {
 #[tokio::test(flavor = "multi_thread")]
 async fn compare_metrics_latency_only() {
     let primary = openai_primary().await;
-    let shadow = anthropic_shadow(anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22)).await;
-    let cfg = edit(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        "  compare_metrics:\n    - latency\n    - token_count\n    - content_similarity\n",
-        "  compare_metrics:\n    - latency\n",
+    let shadow = anthropic_shadow(shadow_ok()).await;
+    let mut kt = Kt::start_mirror_with(
+        &primary,
+        &shadow,
+        &[(
+            "  compare_metrics:\n    - latency\n    - token_count\n    - content_similarity\n",
+            "  compare_metrics:\n    - latency\n",
+        )],
     );
-    let mut kt = Kt::start(&cfg, &keys());
-    let a = post(&reqwest::Client::new(), &kt, &chat("gpt-4o-mini", "hi")).await;
+    let a = post(&kt, &chat("gpt-4o-mini", "hi")).await;
     assert_eq!(a.status, 200);
     stop(&mut kt);
     assert_eq!(
@@ -582,13 +523,12 @@ async fn compare_metrics_latency_only() {
 #[tokio::test(flavor = "multi_thread")]
 async fn content_filter_flags_without_blocking_or_leaking() {
     let primary = openai_primary().await;
-    let shadow = anthropic_shadow(anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22)).await;
-    let cfg = mirror_config(&primary.url(), "anthropic", &shadow.url(), "");
-    let mut kt = Kt::start(&cfg, &keys());
+    let shadow = anthropic_shadow(shadow_ok()).await;
+    let mut kt = Kt::start_mirror(&primary, &shadow);
     let email = "jane.doe@example.com";
     let card = "4111 1111 1111 1111";
     let prompt = format!("Please write to {email} about the card {card} that was declined.");
-    let a = post(&reqwest::Client::new(), &kt, &chat("gpt-4o-mini", &prompt)).await;
+    let a = post(&kt, &chat("gpt-4o-mini", &prompt)).await;
     assert_eq!(a.status, 200, "flag must not block: {}", a.body);
     assert_eq!(content(&a.body), PRIMARY_TEXT);
     let log = stop(&mut kt);
@@ -632,21 +572,23 @@ async fn content_filter_flags_without_blocking_or_leaking() {
 /// Runs 3 mapped requests and one unmapped one; returns the gateway (stopped) and the mapped ids.
 async fn run_for_text_storage(log_shadow_response: bool) -> (Kt, Vec<String>) {
     let primary = openai_primary().await;
-    let shadow = anthropic_shadow(anthropic_ok(SHADOW_MODEL, SHADOW_TEXT, 11, 22)).await;
-    let cfg = edit(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        "  log_shadow_response: true\n",
-        &format!("  log_shadow_response: {log_shadow_response}\n"),
+    let shadow = anthropic_shadow(shadow_ok()).await;
+    let mut kt = Kt::start_mirror_with(
+        &primary,
+        &shadow,
+        &[(
+            "  log_shadow_response: true\n",
+            &format!("  log_shadow_response: {log_shadow_response}\n"),
+        )],
     );
-    let mut kt = Kt::start(&cfg, &keys());
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for i in 0..3 {
-        let a = post(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
+        let a = post_with(&client, &kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
         assert_eq!(a.status, 200);
         ids.push(a.id);
     }
-    let other = post(&client, &kt, &chat("gpt-3.5-turbo", "unmapped")).await;
+    let other = post_with(&client, &kt, &chat("gpt-3.5-turbo", "unmapped")).await;
     assert_eq!(other.status, 200);
     stop(&mut kt);
     assert_eq!(

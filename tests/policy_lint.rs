@@ -6,68 +6,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-
-/// The tutorial's Step 1 config; line numbers in the tests below refer to it.
-const STEP1: &str = "version: '1'
-providers:
-  targets:
-    - id: openai
-      provider: openai
-      secret_key_ref:
-        env: OPENAI_API_KEY
-    - id: anthropic
-      provider: anthropic
-      secret_key_ref:
-        env: ANTHROPIC_API_KEY
-traffic_mirror:
-  enabled: true
-  primary: openai
-  shadow: anthropic
-  model_mapping:
-    gpt-4o-mini: claude-sonnet-4-20250514
-    gpt-4o: claude-sonnet-4-20250514
-  sample_rate: 1.0
-  async: true
-  log_shadow_response: true
-  compare_metrics:
-    - latency
-    - token_count
-    - content_similarity
-policies:
-  - name: content-filter
-    type: content_filter
-    action: flag
-";
-
-/// The tutorial's Step 8 config.
-const STEP8: &str = "pack:
-  name: traffic-mirroring-providers-3
-  version: 1.0.0
-  enabled: true
-providers:
-  targets:
-    - id: openai-production
-      provider: openai
-      secret_key_ref:
-        env: OPENAI_API_KEY
-    - id: openai-staging
-      provider: openai
-      base_url: https://staging-api.openai.com
-      secret_key_ref:
-        env: OPENAI_API_KEY_STAGING
-policies:
-  chain:
-    - audit-logger
-  policy:
-    audit-logger:
-      immutable: true
-      retention_days: 365
-      log_all_access: true
-";
 
 /// Every key variable the configs name, set so that only the finding under test shows.
 const ENV: [(&str, &str); 3] = [
@@ -75,16 +16,6 @@ const ENV: [(&str, &str); 3] = [
     ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
     ("OPENAI_API_KEY_STAGING", "sk-test-staging-0123456789"),
 ];
-
-/// `base` with `from` (which must occur exactly once) replaced by `to`.
-fn edit(base: &str, from: &str, to: &str) -> String {
-    assert_eq!(
-        base.matches(from).count(),
-        1,
-        "{from:?} must occur once in the base config"
-    );
-    base.replacen(from, to, 1)
-}
 
 /// What one `kt policy lint` run printed.
 struct Run {
@@ -120,17 +51,13 @@ impl std::fmt::Display for Run {
 /// Runs `kt policy lint --file policy-config.yaml [EXTRA]` in a temp dir holding `yaml`,
 /// with every key variable set except those in `unset`.
 fn lint_with(yaml: &str, unset: &[&str], extra: &[&str]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("policy-config.yaml"), yaml).unwrap();
+    let (dir, _) = write_config(yaml);
     lint_in(dir.path(), "policy-config.yaml", unset, extra)
 }
 
 fn lint_in(dir: &Path, file: &str, unset: &[&str], extra: &[&str]) -> Run {
-    let mut cmd = Command::new(kt_bin());
-    cmd.args(["policy", "lint", "--file", file])
-        .args(extra)
-        .current_dir(dir)
-        .env_remove("KT_DB");
+    let mut cmd = kt_cmd(&["policy", "lint", "--file", file]);
+    cmd.args(extra).current_dir(dir);
     for (k, v) in ENV {
         if unset.contains(&k) {
             cmd.env_remove(k);
@@ -179,7 +106,7 @@ fn assert_one_error(yaml: &str, at: &str, path: &str, phrases: &[&str]) -> Strin
 // The tutorial's Step 1 config is valid: exit 0, no findings, one summary paragraph.
 #[test]
 fn valid_config_prints_a_summary() {
-    let run = lint(STEP1);
+    let run = lint(STEP1_CONFIG);
     assert_eq!(run.code, Some(0), "{run}");
     assert!(run.findings().is_empty(), "{run}");
     assert_eq!(
@@ -203,7 +130,7 @@ fn valid_config_prints_a_summary() {
         assert!(summary.contains(fact), "{fact:?} missing from {summary:?}");
     }
 
-    let (code, v) = lint_json(STEP1, &[]);
+    let (code, v) = lint_json(STEP1_CONFIG, &[]);
     assert_eq!(code, Some(0));
     assert_eq!(v["valid"], true);
     assert_eq!(v["errors"], 0);
@@ -214,7 +141,7 @@ fn valid_config_prints_a_summary() {
 // The tutorial's Step 8 pack config is valid too, and says it mirrors nothing.
 #[test]
 fn step8_config_is_valid() {
-    let run = lint(STEP8);
+    let run = lint(STEP8_CONFIG);
     assert_eq!(run.code, Some(0), "{run}");
     assert!(run.findings().is_empty(), "{run}");
     assert!(run.stdout.contains("is valid"), "{run}");
@@ -228,7 +155,7 @@ fn step8_config_is_valid() {
 // An unset secret_key_ref variable is a warning naming it, not an error: exit 0.
 #[test]
 fn unset_key_variable_is_a_warning() {
-    let run = lint_with(STEP1, &["OPENAI_API_KEY"], &[]);
+    let run = lint_with(STEP1_CONFIG, &["OPENAI_API_KEY"], &[]);
     assert_eq!(run.code, Some(0), "{run}");
     let findings = run.findings();
     assert_eq!(findings.len(), 1, "{run}");
@@ -243,7 +170,7 @@ fn unset_key_variable_is_a_warning() {
         "{run}"
     );
 
-    let (code, v) = lint_json(STEP1, &["OPENAI_API_KEY"]);
+    let (code, v) = lint_json(STEP1_CONFIG, &["OPENAI_API_KEY"]);
     assert_eq!(code, Some(0));
     assert_eq!(v["valid"], true);
     assert_eq!(v["errors"], 0);
@@ -260,7 +187,7 @@ fn unset_key_variable_is_a_warning() {
 // A misspelt key is reported at the key with a did-you-mean suggestion.
 #[test]
 fn unknown_key_suggests_the_right_one() {
-    let yaml = edit(STEP1, "  sample_rate: 1.0", "  sample_rte: 1.0");
+    let yaml = edit(STEP1_CONFIG, "  sample_rate: 1.0", "  sample_rte: 1.0");
     let line = assert_one_error(
         &yaml,
         "19:3",
@@ -278,7 +205,7 @@ fn unknown_key_suggests_the_right_one() {
 #[test]
 fn duplicate_target_ids() {
     let yaml = edit(
-        STEP1,
+        STEP1_CONFIG,
         "        env: ANTHROPIC_API_KEY\n",
         "        env: ANTHROPIC_API_KEY\n    - id: anthropic\n      provider: anthropic\n",
     );
@@ -294,7 +221,7 @@ fn duplicate_target_ids() {
 #[test]
 fn unknown_provider_kind() {
     let yaml = edit(
-        STEP1,
+        STEP1_CONFIG,
         "      provider: anthropic",
         "      provider: antropic",
     );
@@ -313,7 +240,7 @@ fn unknown_provider_kind() {
 // traffic_mirror.primary and .shadow must name configured targets.
 #[test]
 fn mirror_names_an_unknown_target() {
-    let yaml = edit(STEP1, "  primary: openai", "  primary: opena");
+    let yaml = edit(STEP1_CONFIG, "  primary: openai", "  primary: opena");
     let line = assert_one_error(
         &yaml,
         "14:12",
@@ -322,14 +249,14 @@ fn mirror_names_an_unknown_target() {
     );
     assert!(line.ends_with("(did you mean `openai`?)"), "{line}");
 
-    let yaml = edit(STEP1, "  shadow: anthropic", "  shadow: claude");
+    let yaml = edit(STEP1_CONFIG, "  shadow: anthropic", "  shadow: claude");
     assert_one_error(&yaml, "15:11", "traffic_mirror.shadow", &["`claude`"]);
 }
 
 // The shadow cannot be the primary.
 #[test]
 fn primary_equals_shadow() {
-    let yaml = edit(STEP1, "  shadow: anthropic", "  shadow: openai");
+    let yaml = edit(STEP1_CONFIG, "  shadow: anthropic", "  shadow: openai");
     assert_one_error(
         &yaml,
         "15:11",
@@ -341,7 +268,7 @@ fn primary_equals_shadow() {
 // sample_rate is a fraction in [0, 1].
 #[test]
 fn sample_rate_out_of_range() {
-    let yaml = edit(STEP1, "  sample_rate: 1.0", "  sample_rate: 1.5");
+    let yaml = edit(STEP1_CONFIG, "  sample_rate: 1.0", "  sample_rate: 1.5");
     assert_one_error(
         &yaml,
         "19:16",
@@ -353,7 +280,7 @@ fn sample_rate_out_of_range() {
 // compare_metrics accepts only the three known metrics.
 #[test]
 fn unknown_compare_metric() {
-    let yaml = edit(STEP1, "    - token_count", "    - tokn_count");
+    let yaml = edit(STEP1_CONFIG, "    - token_count", "    - tokn_count");
     let line = assert_one_error(
         &yaml,
         "24:7",
@@ -370,7 +297,7 @@ fn unknown_compare_metric() {
 #[test]
 fn empty_model_mapping_value() {
     let line18 = "    gpt-4o: claude-sonnet-4-20250514\n";
-    let yaml = edit(STEP1, line18, "    gpt-4o: \"\"\n");
+    let yaml = edit(STEP1_CONFIG, line18, "    gpt-4o: \"\"\n");
     assert_one_error(
         &yaml,
         "18:13",
@@ -378,7 +305,7 @@ fn empty_model_mapping_value() {
         &["`gpt-4o`", "empty"],
     );
 
-    let yaml = edit(STEP1, line18, "    gpt-4o:\n");
+    let yaml = edit(STEP1_CONFIG, line18, "    gpt-4o:\n");
     assert_one_error(
         &yaml,
         "18:5",
@@ -390,7 +317,11 @@ fn empty_model_mapping_value() {
 // A policy type must be one kt knows.
 #[test]
 fn unknown_policy_type() {
-    let yaml = edit(STEP1, "    type: content_filter", "    type: content_filtr");
+    let yaml = edit(
+        STEP1_CONFIG,
+        "    type: content_filter",
+        "    type: content_filtr",
+    );
     let line = assert_one_error(
         &yaml,
         "28:11",
@@ -406,7 +337,7 @@ fn unknown_policy_type() {
 // A content filter's action is flag or block.
 #[test]
 fn unknown_action() {
-    let yaml = edit(STEP1, "    action: flag", "    action: warn");
+    let yaml = edit(STEP1_CONFIG, "    action: flag", "    action: warn");
     assert_one_error(
         &yaml,
         "29:13",
@@ -419,7 +350,7 @@ fn unknown_action() {
 #[test]
 fn chain_entry_without_a_body() {
     let yaml = edit(
-        STEP8,
+        STEP8_CONFIG,
         "    - audit-logger\n",
         "    - audit-logger\n    - audit-loger\n",
     );
@@ -441,7 +372,7 @@ fn invalid_base_url() {
         ("ftp://x", "http or https"),
     ] {
         let yaml = edit(
-            STEP1,
+            STEP1_CONFIG,
             at,
             &format!(
                 "      provider: openai\n      base_url: {url}\n      secret_key_ref:\n        env: OPENAI_API_KEY\n"
@@ -458,7 +389,7 @@ fn invalid_base_url() {
 
 /// Step 1 with five independent mistakes.
 fn five_mistakes() -> String {
-    let mut yaml = STEP1.to_string();
+    let mut yaml = STEP1_CONFIG.to_string();
     for (from, to) in [
         ("      provider: anthropic", "      provider: antropic"),
         ("  primary: openai", "  primary: opena"),
@@ -565,25 +496,22 @@ fn not_yaml_exits_2() {
 // `kt gateway run` uses the same loader: it refuses an invalid config with the same lines.
 #[test]
 fn gateway_refuses_what_lint_rejects() {
-    let dir = tempfile::tempdir().unwrap();
-    let yaml = edit(STEP1, "  sample_rate: 1.0", "  sample_rate: 1.5");
-    std::fs::write(dir.path().join("policy-config.yaml"), &yaml).unwrap();
-    let out = Command::new(kt_bin())
-        .args([
-            "gateway",
-            "run",
-            "--policy-config",
-            "policy-config.yaml",
-            "--port",
-            "0",
-            "--db",
-            "kt.db",
-        ])
-        .current_dir(dir.path())
-        .envs(ENV)
-        .env_remove("KT_DB")
-        .output()
-        .unwrap();
+    let yaml = edit(STEP1_CONFIG, "  sample_rate: 1.0", "  sample_rate: 1.5");
+    let (dir, _) = write_config(&yaml);
+    let out = kt_cmd(&[
+        "gateway",
+        "run",
+        "--policy-config",
+        "policy-config.yaml",
+        "--port",
+        "0",
+        "--db",
+        "kt.db",
+    ])
+    .current_dir(dir.path())
+    .envs(ENV)
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(

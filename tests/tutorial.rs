@@ -7,10 +7,9 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -57,35 +56,17 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// The model a request asked for (the fakes echo it, as the real APIs do).
-fn model_of(call: &Call) -> String {
-    call.body["model"].as_str().unwrap_or_default().to_string()
-}
-
-/// The first message's text of a request in either wire format.
-fn prompt_of(call: &Call) -> String {
-    match &call.body["messages"][0]["content"] {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => String::new(),
-    }
-}
-
 /// What a fake answers for one prompt: text, token counts and delay all vary with it.
-struct Answer {
+struct FakeAnswer {
     text: String,
     input_tokens: u64,
     output_tokens: u64,
     delay: Duration,
 }
 
-fn primary_answer(prompt: &str) -> Answer {
+fn primary_answer(prompt: &str) -> FakeAnswer {
     let n = prompt.len() as u64;
-    Answer {
+    FakeAnswer {
         text: format!("{prompt} The short answer is that it depends on context and trade-offs."),
         input_tokens: 12 + n % 9,
         output_tokens: 40 + (n * 7) % 90,
@@ -93,9 +74,9 @@ fn primary_answer(prompt: &str) -> Answer {
     }
 }
 
-fn shadow_answer(prompt: &str) -> Answer {
+fn shadow_answer(prompt: &str) -> FakeAnswer {
     let n = prompt.len() as u64;
-    Answer {
+    FakeAnswer {
         text: format!("In brief: {prompt} Weigh every trade-off against context {n}."),
         input_tokens: 12 + n % 9,
         output_tokens: 60 + (n * 11) % 120,
@@ -121,35 +102,12 @@ async fn varied_anthropic() -> Upstream {
     .await
 }
 
-/// POSTs a chat request to the gateway.
-async fn post(kt: &Kt, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(kt.url("/v1/chat/completions"))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// POSTs a chat request and returns (request id, JSON body), asserting a 200.
 async fn post_ok(kt: &Kt, body: &Value) -> (String, Value) {
-    let resp = post(kt, body).await;
-    let status = resp.status();
-    let id = resp
-        .headers()
-        .get("x-request-id")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let text = resp.text().await.unwrap();
-    assert_eq!(status, 200, "{text}");
-    (id, serde_json::from_str(&text).unwrap())
-}
-
-/// `kt ARGS` with no `--db` and no inherited `KT_DB`.
-fn kt_cmd(args: &[&str]) -> Command {
-    let mut cmd = Command::new(kt_bin());
-    cmd.args(args).env_remove("KT_DB");
-    cmd
+    let a = post(kt, body).await;
+    assert_eq!(a.status, 200, "{a:#?}");
+    assert!(a.body.is_object(), "not a JSON object: {a:#?}");
+    (a.id, a.body)
 }
 
 /// Everything a command printed (stdout then stderr), for messages and searches.
@@ -159,59 +117,6 @@ fn all_output(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-/// Starts a prepared `kt gateway run` command (one that must not get `--db` from the
-/// harness) and waits for "Gateway ready", as `Kt::start` does.
-fn start_custom(mut cmd: Command, dir: tempfile::TempDir, db: PathBuf) -> Kt {
-    cmd.env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let addr = loop {
-        let lines = log.lock().unwrap().clone();
-        if lines.iter().any(|l| l.contains("Gateway ready")) {
-            let l = lines
-                .iter()
-                .find(|l| l.contains("Listening on http://"))
-                .unwrap();
-            break l
-                .split("Listening on http://")
-                .nth(1)
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap();
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "kt exited with {status} before it was ready:\n{}",
-                lines.join("\n")
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "kt not ready in time:\n{}",
-            lines.join("\n")
-        );
-        std::thread::sleep(ms(20));
-    };
-    Kt {
-        child,
-        addr,
-        dir,
-        db,
-        log,
-    }
 }
 
 /// Runs `jq PROGRAM` on `input` with the real jq, as the tutorial's pipes do.
@@ -340,10 +245,7 @@ fn step2_lint_accepts_the_tutorial_config() {
 async fn step2_gateway_logs_the_tutorial_startup_lines() {
     let primary = varied_openai().await;
     let shadow = varied_anthropic().await;
-    let mut kt = Kt::start(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        &keys(),
-    );
+    let mut kt = Kt::start_mirror(&primary, &shadow);
     let log = kt.stop();
     let loaded = logged(&log, "Loaded 2 provider(s), 1 policy(ies)");
     let mirror = logged(
@@ -379,24 +281,17 @@ async fn step3_caller_gets_the_primary_answer_without_waiting_for_the_shadow() {
         anthropic_ok(&model_of(c), "SHADOW TEXT never shown to callers", 18, 7).after(ms(1500))
     })
     .await;
-    let mut kt = Kt::start(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        &keys(),
-    );
+    let mut kt = Kt::start_mirror(&primary, &shadow);
 
-    let started = Instant::now();
-    let resp = post(&kt, &chat("gpt-4o-mini", STEP3_PROMPT)).await;
-    let elapsed = started.elapsed();
-    assert_eq!(resp.status(), 200);
-    let id = resp
-        .headers()
-        .get("x-request-id")
-        .expect("x-request-id header")
-        .to_str()
-        .unwrap();
-    assert!(!id.is_empty());
-    let id = id.to_string();
-    let body: Value = resp.json().await.unwrap();
+    let Answer {
+        status,
+        body,
+        id,
+        elapsed,
+        ..
+    } = post(&kt, &chat("gpt-4o-mini", STEP3_PROMPT)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!id.is_empty(), "no x-request-id header");
     assert!(
         elapsed < ms(1000),
         "the caller waited {elapsed:?} for a 1.5 s shadow"
@@ -443,10 +338,7 @@ async fn step4_events_tail_shows_the_mirror_comparison() {
         anthropic_ok(&model_of(c), "Alpha, beta gamma epsilon!", 18, 312).after(ms(40))
     })
     .await;
-    let mut kt = Kt::start(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        &keys(),
-    );
+    let mut kt = Kt::start_mirror(&primary, &shadow);
     let (id, _) = post_ok(&kt, &chat("gpt-4o-mini", STEP3_PROMPT)).await;
     kt.stop();
 
@@ -457,6 +349,11 @@ async fn step4_events_tail_shows_the_mirror_comparison() {
 
     let tm = jq(".traffic_mirror", text.as_bytes());
     assert_eq!(key_set(&tm), set(&["primary", "shadow", "comparison"]));
+    // The same object is emitted as `mirror` (the decision string stays `mirror_state`): the
+    // tutorial's closing notes read it with `kt events tail --json | jq '.mirror'`.
+    assert_eq!(event["mirror"], event["traffic_mirror"], "{event:#}");
+    let closing = stdout_ok(&kt.cli(&["events", "tail", "--json"]));
+    assert_eq!(jq(".mirror", closing.as_bytes()), tm, "{closing}");
     let side = set(&[
         "provider",
         "model",
@@ -523,10 +420,7 @@ async fn step4_events_tail_shows_the_mirror_comparison() {
 async fn step5_6_batch_report_matches_the_tutorial_jq() {
     let primary = varied_openai().await;
     let shadow = varied_anthropic().await;
-    let mut kt = Kt::start(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        &keys(),
-    );
+    let mut kt = Kt::start_mirror(&primary, &shadow);
 
     let extra = [
         ("gpt-4o", "How does TLS establish a session key?"),
@@ -589,10 +483,7 @@ async fn step5_6_batch_report_matches_the_tutorial_jq() {
         sim > 0.0 && sim < 1.0,
         "similarity should be non-trivial: {sim}"
     );
-    let report: Value = serde_json::from_str(&stdout_ok(
-        &kt.cli(&["mirror", "report", "--format", "json"]),
-    ))
-    .unwrap();
+    let report = mirror_report(&kt);
     let summary = &report["summary"];
     for k in STEP6_KEYS {
         let (ours, theirs) = (summary[k].as_f64(), step6[k].as_f64());
@@ -636,10 +527,7 @@ async fn step6_counts_a_failed_shadow_like_the_tutorial_jq() {
         }
     })
     .await;
-    let mut kt = Kt::start(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        &keys(),
-    );
+    let mut kt = Kt::start_mirror(&primary, &shadow);
     for prompt in STEP5_PROMPTS {
         post_ok(&kt, &chat("gpt-4o-mini", prompt)).await;
     }
@@ -648,10 +536,7 @@ async fn step6_counts_a_failed_shadow_like_the_tutorial_jq() {
     let step6 = jq(STEP6_JQ, list.as_bytes());
     assert_eq!(step6["total_mirrored"].as_u64(), Some(5));
     assert_eq!(step6["shadow_failures"].as_u64(), Some(1));
-    let report: Value = serde_json::from_str(&stdout_ok(
-        &kt.cli(&["mirror", "report", "--format", "json"]),
-    ))
-    .unwrap();
+    let report = mirror_report(&kt);
     for k in [
         "total_mirrored",
         "shadow_failures",
@@ -683,38 +568,22 @@ async fn step6_counts_a_failed_shadow_like_the_tutorial_jq() {
 async fn step7_lower_sample_rate() {
     let primary = fake_upstream(|c| openai_ok(&model_of(c), "ok", 3, 1)).await;
     let shadow = fake_upstream(|c| anthropic_ok(&model_of(c), "ok", 3, 1)).await;
-    let cfg = format!(
-        "version: '1'
-providers:
-  targets:
-    - id: openai
-      provider: openai
-      base_url: {}
-      secret_key_ref:
-        env: OPENAI_API_KEY
-    - id: anthropic
-      provider: anthropic
-      base_url: {}
-      secret_key_ref:
-        env: ANTHROPIC_API_KEY
-traffic_mirror:
-  enabled: true
-  primary: openai
-  shadow: anthropic
-  model_mapping:
-    gpt-4o-mini: claude-sonnet-4-20250514
-  sample_rate: 0.1 # Mirror 10% of traffic
-  async: true
-  log_shadow_response: true
-policies:
-  - name: content-filter
-    type: content_filter
-    action: flag
-",
-        primary.url(),
-        shadow.url()
+    // Step 7's config: Step 1 with a 10% sample rate, one mapping and no compare_metrics.
+    let mut kt = Kt::start_mirror_with(
+        &primary,
+        &shadow,
+        &[
+            ("    gpt-4o: claude-sonnet-4-20250514\n", ""),
+            (
+                "  sample_rate: 1.0\n",
+                "  sample_rate: 0.1 # Mirror 10% of traffic\n",
+            ),
+            (
+                "  compare_metrics:\n    - latency\n    - token_count\n    - content_similarity\n",
+                "",
+            ),
+        ],
     );
-    let mut kt = Kt::start(&cfg, &keys());
     for i in 0..30 {
         post_ok(&kt, &chat("gpt-4o-mini", &format!("question {i}"))).await;
     }
@@ -793,9 +662,7 @@ async fn step8_staging_pack_config() {
         )
         .replace("https://staging-api.openai.com", &staging.url());
 
-    let dir = tempfile::tempdir().unwrap();
-    let cfg_path = dir.path().join("policy-config.yaml");
-    std::fs::write(&cfg_path, &cfg).unwrap();
+    let (dir, cfg_path) = write_config(&cfg);
     let db = dir.path().join("kt.db");
     let out = kt_cmd(&["policy", "lint", "--file"])
         .arg(&cfg_path)
@@ -805,21 +672,12 @@ async fn step8_staging_pack_config() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
 
-    let mut cmd = kt_cmd(&[
-        "gateway",
-        "run",
-        "--port",
-        "0",
-        "--drain-secs",
-        "5",
-        "--policy-config",
-    ]);
-    cmd.arg(&cfg_path)
-        .arg("--db")
+    let mut cmd = gateway_cmd(&cfg_path);
+    cmd.arg("--db")
         .arg(&db)
         .env("OPENAI_API_KEY", OPENAI_KEY)
         .env_remove("OPENAI_API_KEY_STAGING");
-    let mut kt = start_custom(cmd, dir, db);
+    let mut kt = Kt::spawn(cmd, dir, db);
     let (_, body) = post_ok(&kt, &chat("gpt-4o-mini", STEP3_PROMPT)).await;
     assert_eq!(body["provider"], "openai-production");
     assert_eq!(body["choices"][0]["message"]["content"], "from production");
@@ -875,19 +733,16 @@ async fn secrets_never_leave_the_upstream_headers() {
         }
     })
     .await;
-    let mut kt = Kt::start(
-        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-        &keys(),
-    );
+    let mut kt = Kt::start_mirror(&primary, &shadow);
     let secrets = [OPENAI_KEY, ANTHROPIC_KEY];
 
     let (_, good) = post_ok(&kt, &chat("gpt-4o-mini", "a good question")).await;
     assert!(!secrets.iter().any(|k| good.to_string().contains(k)));
-    let resp = post(&kt, &chat("gpt-4o-mini", "a bad key")).await;
-    assert_eq!(resp.status(), 401);
-    let headers = format!("{:?}", resp.headers());
-    let bad_id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
-    let body = resp.text().await.unwrap();
+    let denied = post(&kt, &chat("gpt-4o-mini", "a bad key")).await;
+    assert_eq!(denied.status, 401, "{denied:#?}");
+    let headers = format!("{:?}", denied.headers);
+    let bad_id = denied.id;
+    let body = denied.body.to_string();
     for k in secrets {
         assert!(
             !body.contains(k) && !headers.contains(k),
@@ -950,31 +805,21 @@ async fn secrets_never_leave_the_upstream_headers() {
 async fn database_location_without_db_flag() {
     let primary = fake_upstream(|c| openai_ok(&model_of(c), "ok", 3, 1)).await;
     let shadow = fake_upstream(|c| anthropic_ok(&model_of(c), "ok", 3, 1)).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, cfg) = write_config(&mirror_config(
+        &primary.url(),
+        "anthropic",
+        &shadow.url(),
+        "",
+    ));
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
-    let cfg = dir.path().join("policy-config.yaml");
-    std::fs::write(
-        &cfg,
-        mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
-    )
-    .unwrap();
     let default_db = home.join(".local/share/kt/kt.db");
 
-    let mut cmd = kt_cmd(&[
-        "gateway",
-        "run",
-        "--port",
-        "0",
-        "--drain-secs",
-        "5",
-        "--policy-config",
-    ]);
-    cmd.arg(&cfg)
-        .env("HOME", &home)
+    let mut cmd = gateway_cmd(&cfg);
+    cmd.env("HOME", &home)
         .env_remove("XDG_DATA_HOME")
         .envs(keys());
-    let mut kt = start_custom(cmd, dir, default_db.clone());
+    let mut kt = Kt::spawn(cmd, dir, default_db.clone());
     let (id, _) = post_ok(&kt, &chat("gpt-4o-mini", "where is my data?")).await;
     let log = kt.stop();
     logged(&log, &format!("Event database: {}", default_db.display()));

@@ -1,5 +1,6 @@
 //! Shared test helpers: fake OpenAI- and Anthropic-compatible upstreams bound to
-//! 127.0.0.1:0 that record every call, and a runner for the real `kt` binary.
+//! 127.0.0.1:0 that record every call, a runner for the real `kt` binary, a client for
+//! its chat route (`Answer`, `send`, `post`), event lookups, and the tutorial's configs.
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -209,9 +210,63 @@ pub fn chat(model: &str, prompt: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": prompt}]})
 }
 
+/// The model a request asked for (the fakes echo it, as the real APIs do).
+pub fn model_of(call: &Call) -> String {
+    call.body["model"].as_str().unwrap_or_default().to_string()
+}
+
+/// Text of a message in either wire format: a string, or content blocks joined by spaces.
+fn message_text(message: &Value) -> String {
+    match &message["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// The first message's text of a request, in either wire format.
+pub fn prompt_of(call: &Call) -> String {
+    message_text(&call.body["messages"][0])
+}
+
+/// The last message's text of a request, in either wire format.
+pub fn last_text(call: &Call) -> String {
+    call.body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .map(message_text)
+        .unwrap_or_default()
+}
+
 /// The real `kt` binary.
 pub fn kt_bin() -> &'static str {
     env!("CARGO_BIN_EXE_kt")
+}
+
+/// `kt ARGS` with no `--db` and no inherited `KT_DB`.
+pub fn kt_cmd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(kt_bin());
+    cmd.args(args).env_remove("KT_DB");
+    cmd
+}
+
+/// `kt gateway run --policy-config CFG --port 0 --drain-secs 5`, without `--db`.
+pub fn gateway_cmd(cfg: &Path) -> Command {
+    let mut cmd = kt_cmd(&["gateway", "run", "--policy-config"]);
+    cmd.arg(cfg).args(["--port", "0", "--drain-secs", "5"]);
+    cmd
+}
+
+/// A temp dir holding `config` as `policy-config.yaml`; returns the dir and the file's path.
+pub fn write_config(config: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("policy-config.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    (dir, cfg)
 }
 
 /// A `kt gateway run` process with its own temp dir and database.
@@ -227,31 +282,45 @@ impl Kt {
     /// Writes `config` to a temp dir and starts `kt gateway run --port 0` on it with `envs`.
     /// Returns once the gateway logged "Gateway ready".
     pub fn start(config: &str, envs: &[(&str, &str)]) -> Kt {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = dir.path().join("policy-config.yaml");
-        std::fs::write(&cfg, config).unwrap();
+        let (dir, cfg) = write_config(config);
         let db = dir.path().join("kt.db");
         Self::start_with(dir, &cfg, db, envs)
     }
 
+    /// Starts the tutorial's Step 1 gateway (`mirror_config` with an Anthropic shadow)
+    /// on these upstreams, with the test keys.
+    pub fn start_mirror(primary: &Upstream, shadow: &Upstream) -> Kt {
+        Self::start_mirror_with(primary, shadow, &[])
+    }
+
+    /// `start_mirror` with each `(from, to)` of `edits` applied to the config in turn
+    /// (each `from` must occur exactly once).
+    pub fn start_mirror_with(primary: &Upstream, shadow: &Upstream, edits: &[(&str, &str)]) -> Kt {
+        let mut cfg = mirror_config(&primary.url(), "anthropic", &shadow.url(), "");
+        for (from, to) in edits {
+            cfg = edit(&cfg, from, to);
+        }
+        Self::start(&cfg, &keys())
+    }
+
+    /// Starts `kt gateway run` on the config file `cfg` with the database `db`.
     pub fn start_with(
         dir: tempfile::TempDir,
         cfg: &Path,
         db: PathBuf,
         envs: &[(&str, &str)],
     ) -> Kt {
-        let mut cmd = Command::new(kt_bin());
-        cmd.args(["gateway", "run", "--policy-config"])
-            .arg(cfg)
-            .args(["--port", "0", "--drain-secs", "5", "--db"])
-            .arg(&db)
-            .env_remove("KT_DB")
-            .env("RUST_LOG", "info")
+        let mut cmd = gateway_cmd(cfg);
+        cmd.arg("--db").arg(&db).envs(envs.iter().copied());
+        Self::spawn(cmd, dir, db)
+    }
+
+    /// Spawns a prepared `kt gateway run` command (logging at info to a collected stderr),
+    /// and waits for "Gateway ready". `db` is where the caller expects the database.
+    pub fn spawn(mut cmd: Command, dir: tempfile::TempDir, db: PathBuf) -> Kt {
+        cmd.env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -333,15 +402,15 @@ impl Drop for Kt {
     }
 }
 
+/// `kt.stop()` from async code: it blocks, so let the runtime's other worker keep serving
+/// the fakes meanwhile (needs a multi-thread runtime).
+pub fn stop(kt: &mut Kt) -> String {
+    tokio::task::block_in_place(|| kt.stop())
+}
+
 /// Runs `kt ARGS --db DB`.
 pub fn kt_cli(db: &Path, args: &[&str]) -> Output {
-    Command::new(kt_bin())
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .env_remove("KT_DB")
-        .output()
-        .unwrap()
+    kt_cmd(args).arg("--db").arg(db).output().unwrap()
 }
 
 /// Stdout of a successful command, as text.
@@ -372,25 +441,101 @@ pub fn events(db: &Path, last: usize) -> Vec<Value> {
     serde_json::from_str(&stdout_ok(&out)).unwrap()
 }
 
-/// A config with an OpenAI primary and a shadow of `shadow_kind` at the given URLs.
-pub fn mirror_config(
-    primary_url: &str,
-    shadow_kind: &str,
-    shadow_url: &str,
-    extra_mirror: &str,
-) -> String {
-    format!(
-        r#"version: '1'
+/// The event with this id, failing loudly when there is none.
+pub fn event<'a>(evs: &'a [Value], id: &str) -> &'a Value {
+    evs.iter()
+        .find(|e| e["id"] == id)
+        .unwrap_or_else(|| panic!("no event {id:?} in {evs:#?}"))
+}
+
+/// `kt mirror report --format json` on this gateway's database, parsed.
+pub fn mirror_report(kt: &Kt) -> Value {
+    let out = kt.cli(&["mirror", "report", "--format", "json"]);
+    let text = stdout_ok(&out);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("report is not JSON ({e}):\n{text}"))
+}
+
+/// What a caller of the gateway got back.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    /// The body parsed as JSON, or the raw text as a JSON string when it is not JSON.
+    pub body: Value,
+    /// `x-request-id`: the event id (empty when absent).
+    pub id: String,
+    pub retry_after: Option<String>,
+    /// `content-type` (empty when absent).
+    pub content_type: String,
+    /// Every response header.
+    pub headers: reqwest::header::HeaderMap,
+    /// From sending the request to having read the whole body.
+    pub elapsed: Duration,
+}
+
+/// Sends a request to the gateway and reads the whole answer.
+pub async fn send(req: reqwest::RequestBuilder) -> Answer {
+    let started = Instant::now();
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach kt: {e}"));
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let status = resp.status().as_u16();
+    let id = header("x-request-id").unwrap_or_default();
+    let retry_after = header("retry-after");
+    let content_type = header("content-type").unwrap_or_default();
+    let headers = resp.headers().clone();
+    let text = resp
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("cannot read kt's answer: {e}"));
+    Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        id,
+        retry_after,
+        content_type,
+        headers,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// POSTs a JSON body to the chat route with `client`.
+pub async fn post_with(client: &reqwest::Client, kt: &Kt, body: &Value) -> Answer {
+    send(client.post(kt.url("/v1/chat/completions")).json(body)).await
+}
+
+/// POSTs a JSON body to the chat route with a fresh client.
+pub async fn post(kt: &Kt, body: &Value) -> Answer {
+    post_with(&reqwest::Client::new(), kt, body).await
+}
+
+/// `cfg` with `from` (which must occur exactly once) replaced by `to`.
+pub fn edit(cfg: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        cfg.matches(from).count(),
+        1,
+        "{from:?} must occur once in the config:\n{cfg}"
+    );
+    cfg.replacen(from, to, 1)
+}
+
+/// The tutorial's Step 1 config: the repo's policy-config.yaml without its comments.
+/// Line numbers in tests/policy_lint.rs refer to it.
+pub const STEP1_CONFIG: &str = "version: '1'
 providers:
   targets:
     - id: openai
       provider: openai
-      base_url: {primary_url}
       secret_key_ref:
         env: OPENAI_API_KEY
     - id: anthropic
-      provider: {shadow_kind}
-      base_url: {shadow_url}
+      provider: anthropic
       secret_key_ref:
         env: ANTHROPIC_API_KEY
 traffic_mirror:
@@ -407,11 +552,91 @@ traffic_mirror:
     - latency
     - token_count
     - content_similarity
-{extra_mirror}policies:
+policies:
   - name: content-filter
     type: content_filter
     action: flag
-"#
+";
+
+/// The tutorial's Step 8 config: examples/staging-mirror.yaml without its comments.
+/// Line numbers in tests/policy_lint.rs refer to it.
+pub const STEP8_CONFIG: &str = "pack:
+  name: traffic-mirroring-providers-3
+  version: 1.0.0
+  enabled: true
+providers:
+  targets:
+    - id: openai-production
+      provider: openai
+      secret_key_ref:
+        env: OPENAI_API_KEY
+    - id: openai-staging
+      provider: openai
+      base_url: https://staging-api.openai.com
+      secret_key_ref:
+        env: OPENAI_API_KEY_STAGING
+policies:
+  chain:
+    - audit-logger
+  policy:
+    audit-logger:
+      immutable: true
+      retention_days: 365
+      log_all_access: true
+";
+
+/// The Step 1 config with an OpenAI primary at `primary_url` and a shadow of `shadow_kind`
+/// at `shadow_url`; `extra_mirror` lines are added to the `traffic_mirror` block.
+pub fn mirror_config(
+    primary_url: &str,
+    shadow_kind: &str,
+    shadow_url: &str,
+    extra_mirror: &str,
+) -> String {
+    let cfg = edit(
+        STEP1_CONFIG,
+        "      provider: openai\n",
+        &format!("      provider: openai\n      base_url: {primary_url}\n"),
+    );
+    let cfg = edit(
+        &cfg,
+        "      provider: anthropic\n",
+        &format!("      provider: {shadow_kind}\n      base_url: {shadow_url}\n"),
+    );
+    edit(
+        &cfg,
+        "\npolicies:\n",
+        &format!("\n{extra_mirror}policies:\n"),
+    )
+}
+
+/// The first lines of a config, up to its `providers.targets` entries.
+pub const CONFIG_HEAD: &str = "version: '1'\nproviders:\n  targets:\n";
+
+/// One `providers.targets` entry; `extra` lines (six spaces of indent) are added to it.
+pub fn target_yaml(id: &str, provider: &str, base_url: &str, key_env: &str, extra: &str) -> String {
+    format!(
+        "    - id: {id}
+      provider: {provider}
+      base_url: {base_url}
+      secret_key_ref:
+        env: {key_env}
+{extra}"
+    )
+}
+
+/// A `traffic_mirror` block mirroring every `model` request from `primary` to `shadow`
+/// as `shadow_model`.
+pub fn mirror_yaml(primary: &str, shadow: &str, model: &str, shadow_model: &str) -> String {
+    format!(
+        "traffic_mirror:
+  enabled: true
+  primary: {primary}
+  shadow: {shadow}
+  model_mapping:
+    {model}: {shadow_model}
+  sample_rate: 1.0
+"
     )
 }
 
