@@ -6,12 +6,13 @@ SELECT
     r.rowid AS seq, r.id, r.ts, r.target, r.provider, r.model, r.status, r.http_status,
     r.latency_ms, r.upstream_latency_ms, r.input_tokens, r.output_tokens, r.finish_reason,
     r.error_class, r.error_message, r.mirror_state, r.shadow_target, r.shadow_model,
-    r.policy_findings,
+    r.policy_findings, r.stream, r.ttft_ms,
     s.provider AS s_provider, s.model AS s_model, s.status AS s_status,
     s.http_status AS s_http_status, s.latency_ms AS s_latency_ms,
     s.input_tokens AS s_input_tokens, s.output_tokens AS s_output_tokens,
     s.error_class AS s_error_class, s.error_message AS s_error_message,
-    s.latency_diff_ms, s.token_count_diff, s.content_similarity
+    s.ttft_ms AS s_ttft_ms,
+    s.latency_diff_ms, s.token_count_diff, s.ttft_diff_ms, s.content_similarity
 FROM requests r
 LEFT JOIN shadow_results s ON s.request_id = r.id AND s.shadow_target = r.shadow_target
 WHERE r.rowid > :after_seq

@@ -370,7 +370,7 @@ async fn shadow_failure_case(
         assert!(!msg.contains(ANTHROPIC_KEY), "{msg}");
         assert_eq!(
             tm["comparison"],
-            json!({"latency_diff_ms": null, "token_count_diff": null, "content_similarity": null}),
+            json!({"latency_diff_ms": null, "token_count_diff": null, "content_similarity": null, "ttft_diff_ms": null}),
             "failed shadow → comparison nulls"
         );
     }

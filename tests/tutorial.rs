@@ -360,13 +360,20 @@ async fn step4_events_tail_shows_the_mirror_comparison() {
         "latency_ms",
         "input_tokens",
         "output_tokens",
+        // Added by the streaming issue: null for non-streamed requests.
+        "ttft_ms",
         "status",
     ]);
     assert_eq!(key_set(&tm["primary"]), side);
     assert_eq!(key_set(&tm["shadow"]), side);
     assert_eq!(
         key_set(&tm["comparison"]),
-        set(&["latency_diff_ms", "token_count_diff", "content_similarity"])
+        set(&[
+            "latency_diff_ms",
+            "token_count_diff",
+            "content_similarity",
+            "ttft_diff_ms"
+        ])
     );
 
     let (p, s, c) = (&tm["primary"], &tm["shadow"], &tm["comparison"]);

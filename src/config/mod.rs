@@ -164,16 +164,19 @@ pub enum CompareMetric {
     TokenCount,
     /// `content_similarity`: word-token cosine similarity in [0, 1].
     ContentSimilarity,
+    /// `ttft`: `ttft_diff_ms` = shadow − primary time to first token (streamed requests).
+    Ttft,
 }
 
 impl CompareMetric {
-    pub const NAMES: [&'static str; 3] = ["latency", "token_count", "content_similarity"];
+    pub const NAMES: [&'static str; 4] = ["latency", "token_count", "content_similarity", "ttft"];
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "latency" => Some(Self::Latency),
             "token_count" => Some(Self::TokenCount),
             "content_similarity" => Some(Self::ContentSimilarity),
+            "ttft" => Some(Self::Ttft),
             _ => None,
         }
     }
@@ -183,6 +186,7 @@ impl CompareMetric {
             Self::Latency => "latency",
             Self::TokenCount => "token_count",
             Self::ContentSimilarity => "content_similarity",
+            Self::Ttft => "ttft",
         }
     }
 }
@@ -204,7 +208,7 @@ pub struct Mirror {
     pub asynchronous: bool,
     /// `log_shadow_response`: store both answers' text in the database. Default false.
     pub log_shadow_response: bool,
-    /// `compare_metrics`: which comparison values are computed. Default: all three.
+    /// `compare_metrics`: which comparison values are computed. Default: all four.
     pub compare_metrics: Vec<CompareMetric>,
     /// `timeout_ms`: limit on one shadow call (and on the wait when `async: false`). Default 60000.
     pub timeout_ms: u64,

@@ -113,6 +113,15 @@ impl ApiError {
                 retry_after: None,
                 class,
             },
+            UpstreamError::Stream { kind, message } => Self {
+                status: StatusCode::BAD_GATEWAY,
+                message: format!("upstream `{target}` failed mid-stream: {message}"),
+                kind: kind.clone(),
+                param: None,
+                code: Some("upstream_stream_error".into()),
+                retry_after: None,
+                class,
+            },
             UpstreamError::MissingKey(env) => Self {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 message: format!(

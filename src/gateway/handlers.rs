@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 
 use super::errors::ApiError;
 use super::state::AppState;
+use super::stream::{Relay, stream_flags};
 use crate::mirror::{self, Decision, PrimaryOutcome, ShadowJob};
 use crate::policy::PolicyFinding;
 use crate::providers::prompt_text;
@@ -31,9 +32,26 @@ pub async fn chat_completions(
     let started = Instant::now();
     let mut row = new_row(&state);
     let mut scan = Scan::default();
-    let result = proxy(&state, body, &mut row, &mut scan).await;
-    row.latency_ms = elapsed_ms(started);
-    answer(&state, row, result, scan)
+    match proxy(&state, body, &mut row, &mut scan, started).await {
+        // The relay owns the row now and records it when the stream ends.
+        Ok(Proxied::Stream(relay)) => relay.into_response(),
+        Ok(Proxied::Answer(body)) => {
+            row.latency_ms = elapsed_ms(started);
+            answer(&state, row, Ok(body), scan)
+        }
+        Err(e) => {
+            row.latency_ms = elapsed_ms(started);
+            answer(&state, row, Err(e), scan)
+        }
+    }
+}
+
+/// What the primary path produced.
+enum Proxied {
+    /// A complete answer body.
+    Answer(Map<String, Value>),
+    /// A stream to relay chunk by chunk.
+    Stream(Box<Relay>),
 }
 
 /// A `requests` row for a request received now, answered by the primary.
@@ -92,10 +110,10 @@ fn answer(
 
 /// Text kept for the off-path content scan.
 #[derive(Default)]
-struct Scan {
-    request: Option<Map<String, Value>>,
-    response_text: Option<String>,
-    blocked: Vec<PolicyFinding>,
+pub(super) struct Scan {
+    pub(super) request: Option<Map<String, Value>>,
+    pub(super) response_text: Option<String>,
+    pub(super) blocked: Vec<PolicyFinding>,
 }
 
 /// The primary path. Fills `row` as it learns things; returns the answer body or the
@@ -105,7 +123,8 @@ async fn proxy(
     body: Result<Bytes, BytesRejection>,
     row: &mut RequestRow,
     scan: &mut Scan,
-) -> Result<Map<String, Value>, ApiError> {
+    started: Instant,
+) -> Result<Proxied, ApiError> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -125,6 +144,8 @@ async fn proxy(
         .unwrap_or_default()
         .to_string();
     row.model = Some(model.clone());
+    let (is_stream, include_usage) = stream_flags(&req);
+    row.stream = is_stream;
 
     if state.filter.has_blocking() {
         let blocked = state.filter.blocking_findings(&prompt_text(&req));
@@ -175,6 +196,7 @@ async fn proxy(
                     provider: shadow.clone(),
                     request: req.clone(),
                     model: shadow_model.clone(),
+                    stream: is_stream,
                     timeout: Duration::from_millis(m.timeout_ms),
                     metrics: m.compare_metrics.clone(),
                     log_text: m.log_shadow_response,
@@ -195,6 +217,40 @@ async fn proxy(
     }
 
     let upstream_started = Instant::now();
+    if is_stream {
+        let upstream = match state.primary.open_stream(prepared).await {
+            Ok(s) => s,
+            Err(e) => {
+                // Failed before the first byte: a normal error response.
+                row.upstream_latency_ms = Some(elapsed_ms(upstream_started));
+                if let Some(tx) = primary_tx {
+                    let _ = tx.send(PrimaryOutcome::failed(elapsed_ms(upstream_started)));
+                }
+                return Err(ApiError::from_upstream(&state.primary.id, &e));
+            }
+        };
+        let wait_for_shadow = match (shadow_handle, state.config.mirror.as_ref()) {
+            (Some(h), Some(m)) if !m.asynchronous => Some((
+                h,
+                Duration::from_millis(m.timeout_ms) + Duration::from_secs(1),
+            )),
+            _ => None,
+        };
+        if !state.filter.is_empty() {
+            scan.request = Some(req);
+        }
+        return Ok(Proxied::Stream(Box::new(Relay {
+            state: state.clone(),
+            row: std::mem::take(row),
+            scan: std::mem::take(scan),
+            upstream,
+            include_usage,
+            started,
+            upstream_started,
+            primary_tx,
+            wait_for_shadow,
+        })));
+    }
     let result = state.primary.send(prepared, None).await;
     let upstream_ms = elapsed_ms(upstream_started);
     row.upstream_latency_ms = Some(upstream_ms);
@@ -214,13 +270,9 @@ async fn proxy(
             },
             latency_ms: upstream_ms,
             output_tokens: c.output_tokens,
+            ttft_ms: None,
         },
-        Err(_) => PrimaryOutcome {
-            ok: false,
-            text: String::new(),
-            latency_ms: upstream_ms,
-            output_tokens: None,
-        },
+        Err(_) => PrimaryOutcome::failed(upstream_ms),
     };
     if let Some(tx) = primary_tx {
         // The shadow task may already have given up (shutdown); nothing to do then.
@@ -246,7 +298,7 @@ async fn proxy(
         scan.request = Some(req);
         scan.response_text = Some(completion.text);
     }
-    Ok(completion.body)
+    Ok(Proxied::Answer(completion.body))
 }
 
 /// Parses and checks a Chat Completions request body.
@@ -303,17 +355,11 @@ fn parse_request(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
             ));
         }
     }
-    if req.get("stream").and_then(Value::as_bool) == Some(true) {
-        return Err(ApiError::bad_request(
-            "streaming (`stream: true`) is not supported by this gateway yet",
-            Some("stream"),
-        ));
-    }
     Ok(req)
 }
 
 /// Runs the flagging scan and hands the request's row to the writer (background task).
-fn record(state: &AppState, mut row: RequestRow, scan: Scan) {
+pub(super) fn record(state: &AppState, mut row: RequestRow, scan: Scan) {
     let mut findings = scan.blocked;
     if let Some(req) = &scan.request {
         findings.extend(state.filter.flag_findings(&prompt_text(req), "request"));

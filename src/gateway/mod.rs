@@ -4,6 +4,7 @@
 mod errors;
 mod handlers;
 mod state;
+mod stream;
 
 pub use errors::ApiError;
 pub use state::{AppState, StateError};

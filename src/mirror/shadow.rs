@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::compare::{SIMILARITY_ALGORITHM, content_similarity};
 use crate::config::CompareMetric;
-use crate::providers::{Completion, Provider, UpstreamError};
+use crate::providers::{Completion, Provider, UpstreamError, collect};
 use crate::store::{EventSink, ShadowRow, now_stamp};
 
 /// What the shadow task needs to know about the primary's answer to compare with it.
@@ -22,6 +22,21 @@ pub struct PrimaryOutcome {
     /// Time spent waiting on the primary upstream.
     pub latency_ms: u64,
     pub output_tokens: Option<u64>,
+    /// Time to first token, for streamed answers.
+    pub ttft_ms: Option<u64>,
+}
+
+impl PrimaryOutcome {
+    /// The primary failed after `latency_ms`: nothing to compare with.
+    pub fn failed(latency_ms: u64) -> Self {
+        Self {
+            ok: false,
+            text: String::new(),
+            latency_ms,
+            output_tokens: None,
+            ttft_ms: None,
+        }
+    }
 }
 
 /// Everything one shadow call needs; built by the gateway when a request is mirrored.
@@ -32,6 +47,8 @@ pub struct ShadowJob {
     pub request: Map<String, Value>,
     /// The shadow model, from `model_mapping`.
     pub model: String,
+    /// The caller streamed: the shadow streams too, so its time to first token is measured.
+    pub stream: bool,
     pub timeout: Duration,
     pub metrics: Vec<CompareMetric>,
     pub log_text: bool,
@@ -51,6 +68,7 @@ pub async fn run_shadow(job: ShadowJob) {
         provider,
         request,
         model,
+        stream,
         timeout,
         metrics,
         log_text,
@@ -60,8 +78,18 @@ pub async fn run_shadow(job: ShadowJob) {
         permit,
     } = job;
     let started = Instant::now();
+    let call = async {
+        if stream {
+            shadow_stream(&provider, &request, &model, timeout, started).await
+        } else {
+            provider
+                .chat(&request, &model, Some(timeout))
+                .await
+                .map(|c| (c, None))
+        }
+    };
     let (result, cancelled) = tokio::select! {
-        r = provider.chat(&request, &model, Some(timeout)) => (r, false),
+        r = call => (r, false),
         () = cancel.cancelled() => (
             Err(UpstreamError::Connect("gateway shut down before the shadow answered".into())),
             true,
@@ -75,6 +103,7 @@ pub async fn run_shadow(job: ShadowJob) {
         () = cancel.cancelled() => None,
     };
     let mut row = shadow_row(
+        stream,
         &request_id,
         &provider,
         &model,
@@ -93,11 +122,12 @@ pub async fn run_shadow(job: ShadowJob) {
 
 #[allow(clippy::too_many_arguments)]
 fn shadow_row(
+    stream: bool,
     request_id: &str,
     provider: &Provider,
     model: &str,
     latency_ms: u64,
-    result: Result<Completion, UpstreamError>,
+    result: Result<(Completion, Option<u64>), UpstreamError>,
     primary: Option<&PrimaryOutcome>,
     metrics: &[CompareMetric],
     log_text: bool,
@@ -110,10 +140,12 @@ fn shadow_row(
         provider: provider.kind.as_str().to_string(),
         model: model.to_string(),
         latency_ms,
+        stream,
         ..ShadowRow::default()
     };
     match result {
-        Ok(c) => {
+        Ok((c, ttft_ms)) => {
+            row.ttft_ms = ttft_ms;
             row.status = "success".into();
             row.http_status = Some(200);
             row.input_tokens = c.input_tokens;
@@ -159,11 +191,43 @@ fn compare(
                     _ => None,
                 };
             }
+            CompareMetric::Ttft => {
+                row.ttft_diff_ms = match (row.ttft_ms, primary.ttft_ms) {
+                    (Some(s), Some(p)) => Some(s as i64 - p as i64),
+                    _ => None,
+                };
+            }
             CompareMetric::ContentSimilarity => {
                 row.content_similarity = Some(content_similarity(&primary.text, &shadow.text));
                 row.similarity_algorithm = Some(SIMILARITY_ALGORITHM.into());
             }
         }
+    }
+}
+
+/// A streamed shadow call, read to the end within `timeout`; returns the assembled answer
+/// and its time to first token.
+async fn shadow_stream(
+    provider: &Provider,
+    request: &Map<String, Value>,
+    model: &str,
+    timeout: Duration,
+    started: Instant,
+) -> Result<(Completion, Option<u64>), UpstreamError> {
+    let whole = async {
+        let prepared = provider.prepare(request, model)?;
+        let chunks = provider.open_stream(prepared).await?;
+        collect(chunks, started).await
+    };
+    match tokio::time::timeout(timeout, whole).await {
+        Ok(Ok(summary)) => {
+            let ttft = summary.ttft_ms;
+            Ok((summary.into_completion(), ttft))
+        }
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(UpstreamError::Timeout(
+            u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        )),
     }
 }
 

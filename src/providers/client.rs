@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 
-use super::{Completion, UpstreamError, anthropic, openai, redact, simulated};
+use super::stream::{self, ChunkStream};
+use super::{Completion, UpstreamError, anthropic, anthropic_stream, openai, redact, simulated};
 use crate::config::{Config, ProviderKind, Simulate, Target};
 
 /// An API key. Its `Debug` never shows the value, so it cannot reach a log by accident.
@@ -115,7 +116,24 @@ impl Provider {
                 req,
                 model: model.to_string(),
             },
-            ProviderKind::OpenAi => Prepared::OpenAi(openai::request_body(req, model)),
+            ProviderKind::OpenAi => {
+                let mut body = openai::request_body(req, model);
+                if req.get("stream").and_then(Value::as_bool) == Some(true) {
+                    // Always learn a stream's usage; the gateway strips the usage chunk
+                    // again when the caller did not ask for it.
+                    if let Some(obj) = body.as_object_mut() {
+                        let opts = obj
+                            .entry("stream_options")
+                            .or_insert_with(|| Value::Object(Map::new()));
+                        if let Some(o) = opts.as_object_mut() {
+                            o.insert("include_usage".into(), Value::Bool(true));
+                        } else {
+                            *opts = serde_json::json!({"include_usage": true});
+                        }
+                    }
+                }
+                Prepared::OpenAi(body)
+            }
             ProviderKind::Anthropic => Prepared::Anthropic(anthropic::to_messages_request(
                 req,
                 model,
@@ -197,6 +215,88 @@ impl Provider {
         })?;
         h.insert("anthropic-version", version);
         Ok(h)
+    }
+
+    /// Opens a streamed answer (`stream: true` requests). A failure before the first
+    /// byte (connect, non-2xx status, timeout) is an `Err` here, so the caller can get a
+    /// normal error response; later failures end the returned stream with an `Err` item.
+    /// The target's timeout bounds the wait for the status and for each later event.
+    pub async fn open_stream(&self, prepared: Prepared<'_>) -> Result<ChunkStream, UpstreamError> {
+        let opened = match prepared {
+            Prepared::Simulated { req, model } => {
+                // The simulator's latency is its time to first token.
+                let call = simulated::complete(&self.id, &self.simulate, req, &model, now_secs());
+                let c = match tokio::time::timeout(self.timeout, call).await {
+                    Ok(r) => r?,
+                    Err(_) => return Err(UpstreamError::Timeout(millis(self.timeout))),
+                };
+                let chunks = stream::chunks_of(&c, &model, now_secs());
+                let s: ChunkStream =
+                    Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok)));
+                Ok(s)
+            }
+            Prepared::OpenAi(body) => {
+                let resp = self
+                    .start("/v1/chat/completions", self.openai_headers()?, &body)
+                    .await?;
+                if resp.status().is_success() {
+                    Ok(stream::openai_chunks(resp, self.timeout))
+                } else {
+                    let (status, headers, bytes) = self.read(resp, self.timeout).await?;
+                    openai::parse_response(status, &headers, &bytes).and_then(|_| {
+                        Err(UpstreamError::InvalidResponse(
+                            "unexpected non-stream answer".into(),
+                        ))
+                    })
+                }
+            }
+            Prepared::Anthropic(body) => {
+                let resp = self
+                    .start("/v1/messages", self.anthropic_headers()?, &body)
+                    .await?;
+                if resp.status().is_success() {
+                    Ok(anthropic_stream::chunks(resp, self.timeout, now_secs()))
+                } else {
+                    let (status, headers, bytes) = self.read(resp, self.timeout).await?;
+                    Err(anthropic::error_from_response(
+                        status,
+                        &bytes,
+                        retry_after(&headers),
+                    ))
+                }
+            }
+        };
+        opened.map_err(|e| self.scrub(e))
+    }
+
+    /// Sends a request and waits for the response status and headers (not the body).
+    async fn start(
+        &self,
+        path: &str,
+        headers: HeaderMap,
+        body: &Value,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let url = format!("{}{}", self.base_url, path);
+        let send = self.http.post(&url).headers(headers).json(body).send();
+        match tokio::time::timeout(self.timeout, send).await {
+            Ok(r) => r.map_err(|e| transport_error(&e, self.timeout)),
+            Err(_) => Err(UpstreamError::Timeout(millis(self.timeout))),
+        }
+    }
+
+    /// Reads a whole response body within `timeout`.
+    async fn read(
+        &self,
+        resp: reqwest::Response,
+        timeout: Duration,
+    ) -> Result<(u16, HeaderMap, bytes::Bytes), UpstreamError> {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        match tokio::time::timeout(timeout, resp.bytes()).await {
+            Ok(Ok(bytes)) => Ok((status, headers, bytes)),
+            Ok(Err(e)) => Err(transport_error(&e, timeout)),
+            Err(_) => Err(UpstreamError::Timeout(millis(timeout))),
+        }
     }
 
     async fn post(

@@ -5,11 +5,14 @@
 //! care which wire format a target speaks.
 
 pub mod anthropic;
+mod anthropic_stream;
 mod client;
 pub mod openai;
 pub mod simulated;
+mod stream;
 
 pub use client::{Prepared, Provider, build_providers, http_client};
+pub use stream::{ChunkStream, StreamSummary, collect, is_usage_chunk};
 
 use serde_json::{Map, Value};
 
@@ -112,6 +115,9 @@ pub enum UpstreamError {
     /// `secret_key_ref.env` names a variable that was not set when kt started.
     #[error("no API key: environment variable {0} is not set")]
     MissingKey(String),
+    /// The upstream reported an error after its 200 status, in the middle of a stream.
+    #[error("upstream stream failed: {message}")]
+    Stream { kind: String, message: String },
     /// The request cannot be expressed in the target's wire format (e.g. `n > 1` for Anthropic).
     #[error("{message}")]
     Untranslatable {
@@ -131,6 +137,7 @@ impl UpstreamError {
             Self::InvalidResponse(_) => "invalid_response",
             Self::MissingKey(_) => "missing_key",
             Self::Untranslatable { .. } => "untranslatable",
+            Self::Stream { .. } => "stream_error",
         }
     }
 

@@ -25,6 +25,8 @@ pub struct MirrorReport {
     pub mirror_states: Vec<Map<String, Value>>,
     /// Failures by side, status and class (`failures.sql`).
     pub failures: Vec<Map<String, Value>>,
+    /// Time to first token of streamed traffic, per side (`ttft.sql`).
+    pub ttft: Vec<Map<String, Value>>,
 }
 
 /// Runs every report query for `[since_ms, until_ms)`.
@@ -44,6 +46,7 @@ pub fn build(
         by_mapping: run(queries::MIRROR_BY_MAPPING)?,
         mirror_states: run(queries::MIRROR_STATES)?,
         failures: run(queries::FAILURES)?,
+        ttft: run(queries::TTFT)?,
     })
 }
 
@@ -109,6 +112,7 @@ pub fn render_table(r: &MirrorReport) -> String {
         ("By model mapping", &r.by_mapping),
         ("Mirror decisions", &r.mirror_states),
         ("Failures", &r.failures),
+        ("Streaming: time to first token (ms)", &r.ttft),
     ] {
         out.push_str(&format!("\n{title}\n"));
         if rows.is_empty() {

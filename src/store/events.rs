@@ -20,8 +20,12 @@ pub struct Event {
     pub model: Option<String>,
     pub status: String,
     pub http_status: u16,
-    /// Total time in kt, from request received to answer ready.
+    /// The caller asked for `stream: true`.
+    pub stream: bool,
+    /// Total time in kt, from request received to answer ready (streams: to the last chunk).
     pub latency_ms: u64,
+    /// Time to the first content chunk (streams only, else null).
+    pub ttft_ms: Option<u64>,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub finish_reason: Option<String>,
@@ -60,6 +64,8 @@ pub struct SideView {
     pub latency_ms: Option<u64>,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
+    /// Time to first token (streams only, else null).
+    pub ttft_ms: Option<u64>,
     /// success | error | timeout | pending
     pub status: String,
     /// Present only when the call failed.
@@ -73,6 +79,8 @@ pub struct ComparisonView {
     pub latency_diff_ms: Option<i64>,
     pub token_count_diff: Option<i64>,
     pub content_similarity: Option<f64>,
+    /// shadow − primary time to first token (streams with `compare_metrics: [ttft]`).
+    pub ttft_diff_ms: Option<i64>,
 }
 
 /// The newest `last` events after insertion position `after_seq`, oldest first.
@@ -120,6 +128,7 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
                 latency_ms: r.get("upstream_latency_ms")?,
                 input_tokens,
                 output_tokens,
+                ttft_ms: r.get("ttft_ms")?,
                 status: status.clone(),
                 error: if status == "success" {
                     None
@@ -137,6 +146,7 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
                 latency_ms: r.get("s_latency_ms")?,
                 input_tokens: r.get("s_input_tokens")?,
                 output_tokens: r.get("s_output_tokens")?,
+                ttft_ms: r.get("s_ttft_ms")?,
                 status: s_status.unwrap_or_else(|| "pending".to_string()),
                 error: if shadow_failed {
                     s_error.or(Some("unknown error".into()))
@@ -148,6 +158,7 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
                 latency_diff_ms: r.get("latency_diff_ms")?,
                 token_count_diff: r.get("token_count_diff")?,
                 content_similarity: r.get("content_similarity")?,
+                ttft_diff_ms: r.get("ttft_diff_ms")?,
             },
         })
     } else {
@@ -159,6 +170,8 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
         timestamp: r.get("ts")?,
         provider: r.get("provider")?,
         http_status: r.get("http_status")?,
+        stream: r.get("stream")?,
+        ttft_ms: r.get("ttft_ms")?,
         latency_ms: r.get("latency_ms")?,
         finish_reason: r.get("finish_reason")?,
         error: if error_class.is_some() || error_message.is_some() {

@@ -24,6 +24,7 @@ query!(MIRROR_SUMMARY, "mirror_summary");
 query!(MIRROR_BY_MAPPING, "mirror_by_mapping");
 query!(FAILURES, "failures");
 query!(MIRROR_STATES, "mirror_states");
+query!(TTFT, "ttft");
 query!(RETENTION_PRUNE, "retention_prune");
 query!(SET_SETTING, "set_setting");
 
@@ -36,6 +37,7 @@ pub const ALL: &[Query] = &[
     MIRROR_BY_MAPPING,
     FAILURES,
     MIRROR_STATES,
+    TTFT,
     RETENTION_PRUNE,
     SET_SETTING,
 ];

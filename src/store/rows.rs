@@ -20,6 +20,10 @@ pub struct RequestRow {
     pub error_class: Option<String>,
     pub error_message: Option<String>,
     pub mirror_state: String,
+    /// The caller asked for `stream: true`.
+    pub stream: bool,
+    /// Time to the first content chunk (streams only).
+    pub ttft_ms: Option<u64>,
     pub shadow_target: Option<String>,
     pub shadow_model: Option<String>,
     /// JSON array text.
@@ -37,6 +41,9 @@ pub struct ShadowRow {
     pub model: String,
     pub status: String,
     pub http_status: Option<u16>,
+    pub stream: bool,
+    pub ttft_ms: Option<u64>,
+    pub ttft_diff_ms: Option<i64>,
     pub latency_ms: u64,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
@@ -73,6 +80,8 @@ impl RequestRow {
             ":shadow_model": self.shadow_model,
             ":policy_findings": self.policy_findings,
             ":response_text": self.response_text,
+            ":stream": self.stream,
+            ":ttft_ms": self.ttft_ms,
         })
         .map(|_| ())
     }
@@ -99,6 +108,9 @@ impl ShadowRow {
             ":content_similarity": self.content_similarity,
             ":similarity_algorithm": self.similarity_algorithm,
             ":response_text": self.response_text,
+            ":stream": self.stream,
+            ":ttft_ms": self.ttft_ms,
+            ":ttft_diff_ms": self.ttft_diff_ms,
         })
         .map(|_| ())
     }

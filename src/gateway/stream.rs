@@ -1,0 +1,252 @@
+//! Relaying a streamed answer: each upstream chunk is forwarded as it arrives (never
+//! buffered), folded into a summary for the event, and the event is recorded when the
+//! stream ends — or when the caller disconnects, which drops the relay and with it the
+//! upstream request, so no unread tokens are paid for.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::errors::ApiError;
+use super::handlers::{Scan, record};
+use super::state::AppState;
+use crate::mirror::PrimaryOutcome;
+use crate::providers::{ChunkStream, StreamSummary, UpstreamError, is_usage_chunk};
+use crate::store::RequestRow;
+
+/// Everything needed to relay one primary stream and record it.
+pub struct Relay {
+    pub state: AppState,
+    pub row: RequestRow,
+    pub scan: Scan,
+    pub upstream: ChunkStream,
+    /// The caller asked for the usage chunk (`stream_options.include_usage`).
+    pub include_usage: bool,
+    /// When the request arrived, and when the upstream request was sent.
+    pub started: Instant,
+    pub upstream_started: Instant,
+    pub primary_tx: Option<oneshot::Sender<PrimaryOutcome>>,
+    /// `async: false`: the shadow to wait for (bounded) before `data: [DONE]`.
+    pub wait_for_shadow: Option<(JoinHandle<()>, Duration)>,
+}
+
+/// Records the event exactly once: when the stream ends, or on drop (caller gone).
+struct Guard {
+    state: AppState,
+    row: Option<RequestRow>,
+    scan: Option<Scan>,
+    summary: StreamSummary,
+    started: Instant,
+    upstream_started: Instant,
+    primary_tx: Option<oneshot::Sender<PrimaryOutcome>>,
+}
+
+impl Guard {
+    fn finish(&mut self, outcome: Result<(), &UpstreamError>) {
+        let Some(mut row) = self.row.take() else {
+            return;
+        };
+        let summary = std::mem::take(&mut self.summary);
+        let upstream_ms = elapsed_ms(self.upstream_started);
+        row.latency_ms = elapsed_ms(self.started);
+        row.upstream_latency_ms = Some(upstream_ms);
+        row.http_status = 200;
+        row.ttft_ms = summary.ttft_ms;
+        row.input_tokens = summary.input_tokens;
+        row.output_tokens = summary.output_tokens;
+        row.finish_reason = summary.finish_reason.clone();
+        let ok = match outcome {
+            Ok(()) => {
+                row.status = "success".into();
+                true
+            }
+            Err(e) => {
+                row.status = "error".into();
+                row.error_class = Some(e.class().into());
+                row.error_message = Some(e.to_string());
+                false
+            }
+        };
+        self.close(row, summary, ok);
+    }
+
+    /// The caller went away mid-stream: record what was seen so far.
+    fn client_closed(&mut self) {
+        let Some(mut row) = self.row.take() else {
+            return;
+        };
+        let summary = std::mem::take(&mut self.summary);
+        row.latency_ms = elapsed_ms(self.started);
+        row.upstream_latency_ms = Some(elapsed_ms(self.upstream_started));
+        row.http_status = 200;
+        row.status = "client_closed".into();
+        row.error_class = Some("client_closed".into());
+        row.error_message = Some("the caller disconnected before the stream ended".into());
+        row.ttft_ms = summary.ttft_ms;
+        row.input_tokens = summary.input_tokens;
+        // Tokens seen so far: the upstream's count if it arrived, else one per content chunk.
+        row.output_tokens = summary
+            .output_tokens
+            .or(Some(summary.chunks.saturating_sub(1)));
+        row.finish_reason = summary.finish_reason.clone();
+        // A partial answer is not compared with the shadow's (comparison values stay null).
+        self.close(row, summary, false);
+    }
+
+    fn close(&mut self, mut row: RequestRow, summary: StreamSummary, ok: bool) {
+        if let Some(tx) = self.primary_tx.take() {
+            let _ = tx.send(PrimaryOutcome {
+                ok,
+                text: summary.text.clone(),
+                latency_ms: row.upstream_latency_ms.unwrap_or(0),
+                output_tokens: row.output_tokens,
+                ttft_ms: row.ttft_ms,
+            });
+        }
+        let mut scan = self.scan.take().unwrap_or_default();
+        if scan.request.is_some() {
+            scan.response_text = Some(summary.text.clone());
+        }
+        if self
+            .state
+            .config
+            .mirror
+            .as_ref()
+            .is_some_and(|m| m.log_shadow_response)
+        {
+            row.response_text = Some(summary.text);
+        }
+        self.state.answered.fetch_add(1, Ordering::Relaxed);
+        let bg = self.state.clone();
+        self.state
+            .tracker
+            .spawn(async move { record(&bg, row, scan) });
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.row.is_some() {
+            self.client_closed();
+        }
+    }
+}
+
+enum Phase {
+    Streaming,
+    Done,
+}
+
+impl Relay {
+    /// The `text/event-stream` response.
+    pub fn into_response(self) -> Response {
+        let id = self.row.id.clone();
+        let guard = Guard {
+            state: self.state,
+            row: Some(self.row),
+            scan: Some(self.scan),
+            summary: StreamSummary::default(),
+            started: self.started,
+            upstream_started: self.upstream_started,
+            primary_tx: self.primary_tx,
+        };
+        let include_usage = self.include_usage;
+        let init = (self.upstream, guard, self.wait_for_shadow, Phase::Streaming);
+        let body = futures_util::stream::unfold(
+            init,
+            move |(mut up, mut guard, mut wait, phase)| async move {
+                if let Phase::Done = phase {
+                    return None;
+                }
+                loop {
+                    match up.next().await {
+                        Some(Ok(mut chunk)) => {
+                            guard.summary.observe(&chunk, guard.upstream_started);
+                            if !include_usage {
+                                // kt asked the upstream for usage; the caller did not.
+                                if is_usage_chunk(&chunk) {
+                                    continue;
+                                }
+                                chunk.remove("usage");
+                            }
+                            let frame = sse_data(&Value::Object(chunk));
+                            return Some((
+                                Ok::<_, std::convert::Infallible>(frame),
+                                (up, guard, wait, Phase::Streaming),
+                            ));
+                        }
+                        Some(Err(e)) => {
+                            guard.finish(Err(&e));
+                            let err = ApiError::from_upstream(&guard.state.primary.id, &e);
+                            return Some((
+                                Ok(sse_data(&err.body())),
+                                (up, guard, wait, Phase::Done),
+                            ));
+                        }
+                        None => {
+                            if let Some((handle, bound)) = wait.take() {
+                                // Release the primary's outcome first: the shadow waits for it.
+                                let summary = guard.summary.clone();
+                                if let Some(tx) = guard.primary_tx.take() {
+                                    let _ = tx.send(PrimaryOutcome {
+                                        ok: true,
+                                        text: summary.text,
+                                        latency_ms: elapsed_ms(guard.upstream_started),
+                                        output_tokens: summary.output_tokens,
+                                        ttft_ms: summary.ttft_ms,
+                                    });
+                                }
+                                let _ = tokio::time::timeout(bound, handle).await;
+                            }
+                            guard.finish(Ok(()));
+                            return Some((
+                                Ok(Bytes::from_static(b"data: [DONE]\n\n")),
+                                (up, guard, wait, Phase::Done),
+                            ));
+                        }
+                    }
+                }
+            },
+        );
+        let mut resp = (StatusCode::OK, Body::from_stream(body)).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            h.insert("x-request-id", v);
+        }
+        resp
+    }
+}
+
+/// One SSE frame: `data: {json}` and a blank line.
+fn sse_data(v: &Value) -> Bytes {
+    let json = serde_json::to_string(v).unwrap_or_else(|_| "{}".into());
+    Bytes::from(format!("data: {json}\n\n"))
+}
+
+/// Whether a request body asks to stream, and for the usage chunk.
+pub fn stream_flags(req: &Map<String, Value>) -> (bool, bool) {
+    let stream = req.get("stream").and_then(Value::as_bool) == Some(true);
+    let usage = stream
+        && req
+            .get("stream_options")
+            .and_then(|o| o.get("include_usage"))
+            .and_then(Value::as_bool)
+            == Some(true);
+    (stream, usage)
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,291 @@
+//! Streamed answers: every provider's stream is turned into a stream of OpenAI
+//! `chat.completion.chunk` objects, so the gateway relays one format whatever the target.
+//!
+//! Upstreams are always asked for usage (OpenAI: `stream_options.include_usage`;
+//! Anthropic sends it anyway), so kt learns the token counts of every streamed answer.
+//! The gateway strips the usage chunk again when the caller did not ask for it.
+
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use eventsource_stream::Eventsource;
+use futures_util::{Stream, StreamExt};
+use serde_json::{Map, Value, json};
+
+use super::{Completion, UpstreamError};
+
+/// A stream of OpenAI-shaped chunks; an `Err` item ends it (the upstream failed mid-stream).
+pub type ChunkStream =
+    Pin<Box<dyn Stream<Item = Result<Map<String, Value>, UpstreamError>> + Send>>;
+
+/// What a stream has told so far: assembled text, usage, finish reason, time to first token.
+#[derive(Debug, Default, Clone)]
+pub struct StreamSummary {
+    pub text: String,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub finish_reason: Option<String>,
+    /// Time from sending the request to the first chunk carrying content or a tool call.
+    pub ttft_ms: Option<u64>,
+    pub chunks: u64,
+}
+
+impl StreamSummary {
+    /// Folds one chunk into the summary; `started` is when the upstream request was sent.
+    pub fn observe(&mut self, chunk: &Map<String, Value>, started: Instant) {
+        self.chunks += 1;
+        if let Some(choice) = chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .and_then(|c| {
+                c.iter()
+                    .find(|c| c.get("index").and_then(Value::as_u64).unwrap_or(0) == 0)
+            })
+        {
+            let delta = choice.get("delta");
+            let content = delta
+                .and_then(|d| d.get("content"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let tool = delta
+                .and_then(|d| d.get("tool_calls"))
+                .is_some_and(|t| !t.is_null());
+            if (!content.is_empty() || tool) && self.ttft_ms.is_none() {
+                self.ttft_ms = Some(elapsed_ms(started));
+            }
+            self.text.push_str(content);
+            if let Some(r) = choice.get("finish_reason").and_then(Value::as_str) {
+                self.finish_reason = Some(r.to_string());
+            }
+        }
+        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+            self.input_tokens = u
+                .get("prompt_tokens")
+                .and_then(Value::as_u64)
+                .or(self.input_tokens);
+            self.output_tokens = u
+                .get("completion_tokens")
+                .and_then(Value::as_u64)
+                .or(self.output_tokens);
+        }
+    }
+
+    /// The summary as a completion (the shadow compares it like a non-streamed answer).
+    pub fn into_completion(self) -> Completion {
+        Completion {
+            body: Map::new(),
+            text: self.text,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            finish_reason: self.finish_reason,
+        }
+    }
+}
+
+/// True for the final usage-only chunk (`choices: []` with a usage object).
+pub fn is_usage_chunk(chunk: &Map<String, Value>) -> bool {
+    chunk
+        .get("choices")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+        && chunk.get("usage").is_some_and(Value::is_object)
+}
+
+/// Reads a whole stream (the shadow's path) into its summary.
+pub async fn collect(
+    mut stream: ChunkStream,
+    started: Instant,
+) -> Result<StreamSummary, UpstreamError> {
+    let mut summary = StreamSummary::default();
+    while let Some(item) = stream.next().await {
+        summary.observe(&item?, started);
+    }
+    Ok(summary)
+}
+
+/// OpenAI SSE (`data: {chunk}` … `data: [DONE]`) → chunks. `idle` bounds the wait for
+/// each event, so a stalled upstream ends the stream with a timeout.
+pub fn openai_chunks(resp: reqwest::Response, idle: Duration) -> ChunkStream {
+    let events = resp.bytes_stream().eventsource();
+    let stream = futures_util::stream::unfold(
+        (Box::pin(events), false),
+        move |(mut events, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                let next = match tokio::time::timeout(idle, events.next()).await {
+                    Err(_) => {
+                        return Some((Err(UpstreamError::Timeout(millis(idle))), (events, true)));
+                    }
+                    Ok(None) => {
+                        let e = UpstreamError::Stream {
+                            kind: "upstream_error".into(),
+                            message: "the upstream closed the stream before `data: [DONE]`".into(),
+                        };
+                        return Some((Err(e), (events, true)));
+                    }
+                    Ok(Some(Err(e))) => {
+                        let e = UpstreamError::Connect(format!("stream broken: {e}"));
+                        return Some((Err(e), (events, true)));
+                    }
+                    Ok(Some(Ok(ev))) => ev,
+                };
+                let data = next.data.trim();
+                if data.is_empty() {
+                    continue;
+                }
+                if data == "[DONE]" {
+                    return None;
+                }
+                let item = match serde_json::from_str::<Value>(data) {
+                    Ok(Value::Object(obj)) => match obj.get("error") {
+                        Some(err) if !err.is_null() => Err(stream_error(err)),
+                        _ => Ok(obj),
+                    },
+                    _ => Err(UpstreamError::InvalidResponse(
+                        "a stream event is not a JSON object".into(),
+                    )),
+                };
+                let done = item.is_err();
+                return Some((item, (events, done)));
+            }
+        },
+    );
+    Box::pin(stream)
+}
+
+/// An `{"error":{...}}` object received after the 200 status.
+pub fn stream_error(err: &Value) -> UpstreamError {
+    UpstreamError::Stream {
+        kind: err
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("upstream_error")
+            .to_string(),
+        message: err
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("the upstream reported an error mid-stream")
+            .to_string(),
+    }
+}
+
+/// Splits a finished completion into chunks (the simulator's stream): a role chunk,
+/// content chunks of a few words, the finish chunk, and the usage chunk.
+pub fn chunks_of(c: &Completion, model: &str, created: u64) -> Vec<Map<String, Value>> {
+    let id = c
+        .body
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("chatcmpl-kt")
+        .to_string();
+    let mut out = vec![chunk(
+        &id,
+        model,
+        created,
+        json!({"role": "assistant", "content": ""}),
+        None,
+    )];
+    let words: Vec<&str> = c.text.split_inclusive(' ').collect();
+    for piece in words.chunks(4) {
+        out.push(chunk(
+            &id,
+            model,
+            created,
+            json!({"content": piece.concat()}),
+            None,
+        ));
+    }
+    out.push(chunk(
+        &id,
+        model,
+        created,
+        json!({}),
+        Some(c.finish_reason.as_deref().unwrap_or("stop")),
+    ));
+    out.push(usage_chunk(
+        &id,
+        model,
+        created,
+        c.input_tokens.unwrap_or(0),
+        c.output_tokens.unwrap_or(0),
+    ));
+    out
+}
+
+/// One choice chunk.
+pub fn chunk(
+    id: &str,
+    model: &str,
+    created: u64,
+    delta: Value,
+    finish: Option<&str>,
+) -> Map<String, Value> {
+    obj(json!({
+        "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+        "usage": null
+    }))
+}
+
+/// The final usage-only chunk.
+pub fn usage_chunk(
+    id: &str,
+    model: &str,
+    created: u64,
+    prompt: u64,
+    completion: u64,
+) -> Map<String, Value> {
+    obj(json!({
+        "id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    }))
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves the summary assembles text, takes usage from the usage chunk, and notes TTFT
+    // at the first content (not the role chunk).
+    #[test]
+    fn summary_assembles_a_stream() {
+        let c = Completion {
+            body: Map::new(),
+            text: "one two three four five six".into(),
+            input_tokens: Some(7),
+            output_tokens: Some(6),
+            finish_reason: Some("stop".into()),
+        };
+        let chunks = chunks_of(&c, "m", 1);
+        assert_eq!(chunks.len(), 1 + 2 + 1 + 1);
+        let mut s = StreamSummary::default();
+        let started = Instant::now();
+        s.observe(&chunks[0], started);
+        assert_eq!(s.ttft_ms, None);
+        for ch in &chunks[1..] {
+            s.observe(ch, started);
+        }
+        assert_eq!(s.text, c.text);
+        assert!(s.ttft_ms.is_some());
+        assert_eq!((s.input_tokens, s.output_tokens), (Some(7), Some(6)));
+        assert_eq!(s.finish_reason.as_deref(), Some("stop"));
+        assert!(is_usage_chunk(&chunks[4]) && !is_usage_chunk(&chunks[3]));
+    }
+}
