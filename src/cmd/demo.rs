@@ -58,7 +58,9 @@ pub async fn run(args: &DemoArgs, db: PathBuf) -> anyhow::Result<ExitCode> {
             } else {
                 "gpt-4o-mini"
             };
-            let body = json!({"model": model, "messages": [{"role": "user", "content": prompt}]});
+            // Every other round streams, so the report shows time to first token too.
+            let stream = round % 2 == 1;
+            let body = json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": prompt}]});
             let resp = http
                 .post(&url)
                 .json(&body)
@@ -66,7 +68,13 @@ pub async fn run(args: &DemoArgs, db: PathBuf) -> anyhow::Result<ExitCode> {
                 .await
                 .context("sending a demo request")?;
             let status = resp.status();
-            let answer: Value = resp.json().await.unwrap_or(Value::Null);
+            let answer: Value = if stream {
+                // Read the stream to the end, as a client would.
+                let _ = resp.text().await;
+                Value::Null
+            } else {
+                resp.json().await.unwrap_or(Value::Null)
+            };
             sent += 1;
             if round == 0 {
                 output::print_error(&format!(
