@@ -5,18 +5,20 @@ use std::io::Write;
 
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
-fn write_out(s: &str) {
+/// Writes to stdout; false when the reader is gone (a broken pipe), so loops can stop.
+fn write_out(s: &str) -> bool {
     let mut out = std::io::stdout().lock();
-    // A broken pipe means the reader is gone; nothing useful can be done about it.
-    let _ = out.write_all(s.as_bytes()).and_then(|()| out.flush());
+    out.write_all(s.as_bytes())
+        .and_then(|()| out.flush())
+        .is_ok()
 }
 
-/// Prints text, adding a final newline if missing.
-pub fn print_text(s: &str) {
+/// Prints text, adding a final newline if missing; false when the reader is gone.
+pub fn print_text(s: &str) -> bool {
     if s.ends_with('\n') {
-        write_out(s);
+        write_out(s)
     } else {
-        write_out(&format!("{s}\n"));
+        write_out(&format!("{s}\n"))
     }
 }
 
@@ -25,16 +27,19 @@ pub fn print_error(s: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{s}");
 }
 
-/// Pretty-printed JSON.
-pub fn print_json<T: serde::Serialize>(v: &T) {
+/// Pretty-printed JSON; false when the reader is gone.
+pub fn print_json<T: serde::Serialize>(v: &T) -> bool {
     match serde_json::to_string_pretty(v) {
         Ok(s) => print_text(&s),
-        Err(e) => print_error(&format!("error: cannot encode output as JSON: {e}")),
+        Err(e) => {
+            print_error(&format!("error: cannot encode output as JSON: {e}"));
+            true
+        }
     }
 }
 
-/// One compact JSON object per line.
-pub fn print_json_lines<T: serde::Serialize>(items: &[T]) {
+/// One compact JSON object per line; false when the reader is gone.
+pub fn print_json_lines<T: serde::Serialize>(items: &[T]) -> bool {
     let mut buf = String::new();
     for item in items {
         match serde_json::to_string(item) {
@@ -45,7 +50,7 @@ pub fn print_json_lines<T: serde::Serialize>(items: &[T]) {
             Err(e) => print_error(&format!("error: cannot encode output as JSON: {e}")),
         }
     }
-    write_out(&buf);
+    write_out(&buf)
 }
 
 /// A table with kt's style, header set.

@@ -10,9 +10,9 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use super::gateway_run::Gateway;
 use crate::cli::DemoArgs;
 use crate::config;
+use crate::gateway::Gateway;
 use crate::output;
 use crate::report;
 

@@ -19,7 +19,7 @@ pub fn list(args: &EventsArgs, db: &Path) -> anyhow::Result<ExitCode> {
     match args.format() {
         Format::Json => output::print_json(&events),
         Format::Table => output::print_text(&table(&events)),
-    }
+    };
     Ok(ExitCode::SUCCESS)
 }
 
@@ -30,8 +30,7 @@ pub fn tail(args: &TailArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let conn = open_db(db)?;
     let format = args.events.format();
     let events = read_events(&conn, args.events.last, 0)?;
-    print(&events, format);
-    if !args.follow {
+    if !print(&events, format) || !args.follow {
         return Ok(ExitCode::SUCCESS);
     }
     // Resume after the highest insertion position seen (events are ordered by request
@@ -45,12 +44,15 @@ pub fn tail(args: &TailArgs, db: &Path) -> anyhow::Result<ExitCode> {
         let new = read_events(&conn, usize::MAX, after)?;
         if let Some(seq) = new.iter().map(|e| e.seq).max() {
             after = seq;
-            print(&new, format);
+            if !print(&new, format) {
+                return Ok(ExitCode::SUCCESS);
+            }
         }
     }
 }
 
-fn print(events: &[Event], format: Format) {
+/// Prints events; false when the reader is gone (`| head`), which ends `--follow`.
+fn print(events: &[Event], format: Format) -> bool {
     match format {
         Format::Json => output::print_json_lines(events),
         Format::Table => output::print_text(&table(events)),

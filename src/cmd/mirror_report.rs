@@ -43,7 +43,7 @@ pub fn run(args: &ReportArgs, db: &Path) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Json => output::print_json(&r),
         Format::Table => output::print_text(&report::render_table(&r)),
-    }
+    };
     Ok(ExitCode::SUCCESS)
 }
 

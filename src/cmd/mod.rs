@@ -2,7 +2,7 @@
 
 mod demo;
 mod events;
-pub mod gateway_run;
+mod gateway_run;
 mod mirror_report;
 mod policy_lint;
 

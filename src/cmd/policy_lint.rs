@@ -13,7 +13,7 @@ pub fn run(args: &LintArgs) -> ExitCode {
             match args.format {
                 LintFormat::Text => output::print_text(&report.render_text()),
                 LintFormat::Json => output::print_json(&report.render_json()),
-            }
+            };
             if report.is_valid() {
                 ExitCode::SUCCESS
             } else {
@@ -22,12 +22,16 @@ pub fn run(args: &LintArgs) -> ExitCode {
         }
         Err(e) => {
             match args.format {
-                LintFormat::Text => output::print_error(&e.to_string()),
-                LintFormat::Json => output::print_json(&serde_json::json!({
-                    "file": args.file.display().to_string(),
-                    "valid": false,
-                    "fatal": e.to_string(),
-                })),
+                LintFormat::Text => {
+                    output::print_error(&e.to_string());
+                }
+                LintFormat::Json => {
+                    output::print_json(&serde_json::json!({
+                        "file": args.file.display().to_string(),
+                        "valid": false,
+                        "fatal": e.to_string(),
+                    }));
+                }
             }
             ExitCode::from(2)
         }

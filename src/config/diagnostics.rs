@@ -265,7 +265,8 @@ fn describe(config: &Config) -> String {
 }
 
 /// `1.0` → `100%`, `0.125` → `12.5%`: no trailing zeros, at most two decimals.
-fn percent(rate: f64) -> String {
+/// A sample rate as people write it: `1.0` → `100%`, `0.125` → `12.5%`.
+pub fn percent(rate: f64) -> String {
     let text = format!("{:.2}", rate * 100.0);
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text}%")

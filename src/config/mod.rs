@@ -11,7 +11,7 @@ mod node;
 
 use std::path::Path;
 
-pub use diagnostics::{Finding, LintReport, Severity};
+pub use diagnostics::{Finding, LintReport, Severity, percent};
 pub use lint::lint_str;
 
 /// Reading or parsing failed before any rule could be checked (`kt policy lint` exits 2).
@@ -224,10 +224,6 @@ impl Mirror {
             .iter()
             .find(|(p, _)| p == primary_model)
             .map(|(_, s)| s.as_str())
-    }
-
-    pub fn computes(&self, metric: CompareMetric) -> bool {
-        self.compare_metrics.contains(&metric)
     }
 }
 

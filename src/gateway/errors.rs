@@ -58,12 +58,12 @@ impl ApiError {
         let class = e.class();
         match e {
             UpstreamError::Status {
-                status,
+                status: status @ 400..=499,
                 kind,
                 code,
                 message,
                 retry_after,
-            } if *status < 500 => Self {
+            } => Self {
                 status: StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
                 message: message.clone(),
                 kind: kind.clone(),
@@ -119,6 +119,24 @@ impl ApiError {
                 kind: kind.clone(),
                 param: None,
                 code: Some("upstream_stream_error".into()),
+                retry_after: None,
+                class,
+            },
+            UpstreamError::Config(m) => Self {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: m.clone(),
+                kind: "server_error".into(),
+                param: None,
+                code: Some("gateway_misconfigured".into()),
+                retry_after: None,
+                class,
+            },
+            UpstreamError::Cancelled => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "the gateway is shutting down".into(),
+                kind: "server_error".into(),
+                param: None,
+                code: Some("shutting_down".into()),
                 retry_after: None,
                 class,
             },

@@ -30,9 +30,15 @@ pub async fn chat_completions(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let mut row = new_row(&state);
+    let mut pending = Unanswered {
+        state: state.clone(),
+        row: Some(new_row(&state)),
+        started,
+    };
     let mut scan = Scan::default();
-    match proxy(&state, body, &mut row, &mut scan, started).await {
+    let result = proxy(&state, body, pending.row_mut(), &mut scan, started).await;
+    let mut row = pending.take();
+    match result {
         // The relay owns the row now and records it when the stream ends.
         Ok(Proxied::Stream(relay)) => relay.into_response(),
         Ok(Proxied::Answer(body)) => {
@@ -43,6 +49,44 @@ pub async fn chat_completions(
             row.latency_ms = elapsed_ms(started);
             answer(&state, row, Err(e), scan)
         }
+    }
+}
+
+/// The row of a request still being handled. If the caller disconnects, hyper drops the
+/// handler (and with it the primary call) and this records the request as
+/// `client_closed` (HTTP 499, as nginx logs it), so no request goes unrecorded.
+struct Unanswered {
+    state: AppState,
+    row: Option<RequestRow>,
+    started: Instant,
+}
+
+impl Unanswered {
+    fn row_mut(&mut self) -> &mut RequestRow {
+        self.row.get_or_insert_with(RequestRow::default)
+    }
+
+    /// Takes the row back for a normal answer; nothing is recorded on drop after this.
+    fn take(&mut self) -> RequestRow {
+        self.row.take().unwrap_or_default()
+    }
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        let Some(mut row) = self.row.take() else {
+            return;
+        };
+        row.latency_ms = elapsed_ms(self.started);
+        row.status = "client_closed".into();
+        row.http_status = 499;
+        row.error_class = Some("client_closed".into());
+        row.error_message = Some("the caller disconnected before the answer was ready".into());
+        self.state.answered.fetch_add(1, Ordering::Relaxed);
+        let bg = self.state.clone();
+        self.state
+            .tracker
+            .spawn(async move { record(&bg, row, Scan::default()) });
     }
 }
 
@@ -144,6 +188,10 @@ async fn proxy(
         .unwrap_or_default()
         .to_string();
     row.model = Some(model.clone());
+    if !state.filter.is_empty() {
+        // Flag findings belong in the event whatever happens next (block, upstream error).
+        scan.request = Some(req.clone());
+    }
     let (is_stream, include_usage) = stream_flags(&req);
     row.stream = is_stream;
 
@@ -236,9 +284,6 @@ async fn proxy(
             )),
             _ => None,
         };
-        if !state.filter.is_empty() {
-            scan.request = Some(req);
-        }
         return Ok(Proxied::Stream(Box::new(Relay {
             state: state.clone(),
             row: std::mem::take(row),
@@ -295,7 +340,6 @@ async fn proxy(
         row.response_text = Some(completion.text.clone());
     }
     if !state.filter.is_empty() {
-        scan.request = Some(req);
         scan.response_text = Some(completion.text);
     }
     Ok(Proxied::Answer(completion.body))
@@ -384,6 +428,18 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         "shadows_in_flight": state.config.mirror.as_ref().map_or(0, |m| m.max_in_flight - state.mirror_slots.available_permits()),
         "mirror_dropped": state.mirror_dropped.load(Ordering::Relaxed),
     }))
+}
+
+/// The answer when a handler panicked (see the catch-panic layer in `router`).
+pub fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked; answered 500");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "internal gateway error",
+        "internal",
+    )
+    .into_response()
 }
 
 /// Unknown route: 404 in the OpenAI error shape, recorded like any answered request.

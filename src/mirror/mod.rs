@@ -51,14 +51,6 @@ pub fn decide(mirror: Option<&Mirror>, model: &str, draw: f64) -> Decision {
     }
 }
 
-/// Formats a sample rate as the startup log shows it: `1.0` → `100%`, `0.125` → `12.5%`.
-pub fn percent(rate: f64) -> String {
-    let p = (rate * 10_000.0).round() / 100.0;
-    let s = format!("{p:.2}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s}%")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,13 +103,5 @@ mod tests {
             })
             .count();
         assert!((4_700..=5_300).contains(&n), "{n}");
-    }
-
-    #[test]
-    fn percent_formatting() {
-        assert_eq!(percent(1.0), "100%");
-        assert_eq!(percent(0.1), "10%");
-        assert_eq!(percent(0.125), "12.5%");
-        assert_eq!(percent(0.0), "0%");
     }
 }

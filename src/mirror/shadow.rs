@@ -88,12 +88,9 @@ pub async fn run_shadow(job: ShadowJob) {
                 .map(|c| (c, None))
         }
     };
-    let (result, cancelled) = tokio::select! {
-        r = call => (r, false),
-        () = cancel.cancelled() => (
-            Err(UpstreamError::Connect("gateway shut down before the shadow answered".into())),
-            true,
-        ),
+    let result = tokio::select! {
+        r = call => r,
+        () = cancel.cancelled() => Err(UpstreamError::Cancelled),
     };
     let latency_ms = elapsed_ms(started);
     // The primary has its own timeout, so this wait is bounded; a dropped sender means
@@ -102,7 +99,7 @@ pub async fn run_shadow(job: ShadowJob) {
         p = primary => p.ok(),
         () = cancel.cancelled() => None,
     };
-    let mut row = shadow_row(
+    let row = shadow_row(
         stream,
         &request_id,
         &provider,
@@ -113,9 +110,6 @@ pub async fn run_shadow(job: ShadowJob) {
         &metrics,
         log_text,
     );
-    if cancelled {
-        row.error_class = Some("cancelled".into());
-    }
     sink.shadow(row);
     drop(permit);
 }
@@ -183,17 +177,17 @@ fn compare(
     for m in metrics {
         match m {
             CompareMetric::Latency => {
-                row.latency_diff_ms = Some(row.latency_ms as i64 - primary.latency_ms as i64);
+                row.latency_diff_ms = diff(row.latency_ms, primary.latency_ms);
             }
             CompareMetric::TokenCount => {
                 row.token_count_diff = match (shadow.output_tokens, primary.output_tokens) {
-                    (Some(s), Some(p)) => Some(s as i64 - p as i64),
+                    (Some(s), Some(p)) => diff(s, p),
                     _ => None,
                 };
             }
             CompareMetric::Ttft => {
                 row.ttft_diff_ms = match (row.ttft_ms, primary.ttft_ms) {
-                    (Some(s), Some(p)) => Some(s as i64 - p as i64),
+                    (Some(s), Some(p)) => diff(s, p),
                     _ => None,
                 };
             }
@@ -229,6 +223,13 @@ async fn shadow_stream(
             u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         )),
     }
+}
+
+/// `shadow - primary`, or None when it does not fit an i64 (only nonsense inputs).
+fn diff(shadow: u64, primary: u64) -> Option<i64> {
+    i64::try_from(shadow)
+        .ok()?
+        .checked_sub(i64::try_from(primary).ok()?)
 }
 
 fn elapsed_ms(since: Instant) -> u64 {

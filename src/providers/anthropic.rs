@@ -626,12 +626,15 @@ fn finish_reason(stop_reason: Option<&str>) -> &'static str {
 fn openai_usage(usage: &Value) -> Value {
     let count = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
     let cache_read = count("cache_read_input_tokens");
-    let prompt = count("input_tokens") + count("cache_creation_input_tokens") + cache_read;
+    // Saturating: an absurd count from an upstream must not crash the gateway.
+    let prompt = count("input_tokens")
+        .saturating_add(count("cache_creation_input_tokens"))
+        .saturating_add(cache_read);
     let completion = count("output_tokens");
     json!({
         "prompt_tokens": prompt,
         "completion_tokens": completion,
-        "total_tokens": prompt + completion,
+        "total_tokens": prompt.saturating_add(completion),
         "prompt_tokens_details": { "cached_tokens": cache_read },
     })
 }

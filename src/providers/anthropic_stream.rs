@@ -178,7 +178,7 @@ fn prompt_tokens(u: &Value) -> u64 {
     ]
     .iter()
     .filter_map(|k| u.get(*k).and_then(Value::as_u64))
-    .sum()
+    .fold(0, u64::saturating_add)
 }
 
 fn finish_reason(stop_reason: &str) -> &'static str {

@@ -208,10 +208,10 @@ impl Provider {
             h.insert("x-api-key", sensitive(k)?);
         }
         let version = HeaderValue::from_str(&self.anthropic_version).map_err(|_| {
-            UpstreamError::Untranslatable {
-                message: "anthropic_version is not a valid header value".into(),
-                param: None,
-            }
+            UpstreamError::Config(format!(
+                "target `{}`: anthropic_version is not a valid header value",
+                self.id
+            ))
         })?;
         h.insert("anthropic-version", version);
         Ok(h)
@@ -292,9 +292,8 @@ impl Provider {
     ) -> Result<(u16, HeaderMap, bytes::Bytes), UpstreamError> {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        match tokio::time::timeout(timeout, resp.bytes()).await {
-            Ok(Ok(bytes)) => Ok((status, headers, bytes)),
-            Ok(Err(e)) => Err(transport_error(&e, timeout)),
+        match tokio::time::timeout(timeout, read_capped(resp, timeout)).await {
+            Ok(r) => r.map(|bytes| (status, headers, bytes)),
             Err(_) => Err(UpstreamError::Timeout(millis(timeout))),
         }
     }
@@ -318,10 +317,7 @@ impl Provider {
                 .map_err(|e| transport_error(&e, timeout))?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| transport_error(&e, timeout))?;
+            let bytes = read_capped(resp, timeout).await?;
             Ok((status, headers, bytes))
         };
         // One deadline for connect, send and the whole body, so a trickling upstream
@@ -334,6 +330,31 @@ impl Provider {
 
     /// Removes this target's key from any message the upstream echoed back.
     fn scrub(&self, e: UpstreamError) -> UpstreamError {
+        // For 401/403 the upstream's text is replaced entirely: providers echo a masked key
+        // (prefix and last characters) that exact-match redaction would miss.
+        if let UpstreamError::Status {
+            status: status @ (401 | 403),
+            kind,
+            code,
+            retry_after,
+            ..
+        } = e
+        {
+            let env = self
+                .key_env
+                .as_deref()
+                .unwrap_or("the target's secret_key_ref");
+            return UpstreamError::Status {
+                status,
+                kind,
+                code,
+                message: format!(
+                    "upstream `{}` rejected kt's credentials (HTTP {status}); check the key in {env}",
+                    self.id
+                ),
+                retry_after,
+            };
+        }
         let Some(Secret(k)) = &self.key else { return e };
         match e {
             UpstreamError::Status {
@@ -356,18 +377,59 @@ impl Provider {
     }
 }
 
+/// The largest upstream answer kt reads: far above any real completion, far below what
+/// would hurt the gateway if a broken upstream kept sending.
+const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
+
+/// Reads a whole body, refusing one larger than [`MAX_UPSTREAM_BODY`].
+async fn read_capped(
+    mut resp: reqwest::Response,
+    timeout: Duration,
+) -> Result<bytes::Bytes, UpstreamError> {
+    let too_big = || {
+        UpstreamError::InvalidResponse(format!(
+            "the answer is larger than {MAX_UPSTREAM_BODY} bytes"
+        ))
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_UPSTREAM_BODY as u64)
+    {
+        return Err(too_big());
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| transport_error(&e, timeout))?
+    {
+        if buf.len() + chunk.len() > MAX_UPSTREAM_BODY {
+            return Err(too_big());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
 fn sensitive(v: &str) -> Result<HeaderValue, UpstreamError> {
-    let mut hv = HeaderValue::from_str(v).map_err(|_| UpstreamError::Untranslatable {
-        message: "the API key contains characters not allowed in an HTTP header".into(),
-        param: None,
+    let mut hv = HeaderValue::from_str(v).map_err(|_| {
+        UpstreamError::Config(
+            "the API key contains characters not allowed in an HTTP header (a trailing newline?)"
+                .into(),
+        )
     })?;
     hv.set_sensitive(true);
     Ok(hv)
 }
 
 fn transport_error(e: &reqwest::Error, timeout: Duration) -> UpstreamError {
+    // kt sets no reqwest-level request timeout (tokio enforces the target's), so a reqwest
+    // timeout is the connect timeout: the host is unreachable, not slow to answer.
     if e.is_timeout() {
-        return UpstreamError::Timeout(millis(timeout));
+        return UpstreamError::Connect(format!(
+            "connecting timed out (the whole call was allowed {} ms)",
+            millis(timeout)
+        ));
     }
     // reqwest's Display includes the URL but never headers, so no key can leak here.
     let mut msg = e.to_string();

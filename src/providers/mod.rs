@@ -50,7 +50,7 @@ impl Completion {
             .and_then(Value::as_str)
             .map(str::to_string);
         let usage = body.get("usage");
-        let count = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64);
+        let count = |k: &str| usage.and_then(|u| u.get(k)).and_then(token_count);
         Ok(Self {
             input_tokens: count("prompt_tokens"),
             output_tokens: count("completion_tokens"),
@@ -88,6 +88,12 @@ pub fn prompt_text(req: &Map<String, Value>) -> String {
     out
 }
 
+/// A token count as an upstream reported it; values SQLite cannot store (above
+/// `i64::MAX`) are nonsense from a broken upstream and count as absent.
+pub fn token_count(v: &Value) -> Option<u64> {
+    v.as_u64().filter(|n| i64::try_from(*n).is_ok())
+}
+
 /// Why an upstream call failed. Messages never contain API keys (see `redact`).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
@@ -115,6 +121,12 @@ pub enum UpstreamError {
     /// `secret_key_ref.env` names a variable that was not set when kt started.
     #[error("no API key: environment variable {0} is not set")]
     MissingKey(String),
+    /// kt's own configuration cannot be used for this call (e.g. a key with a newline).
+    #[error("gateway configuration error: {0}")]
+    Config(String),
+    /// The gateway shut down before the call finished.
+    #[error("gateway shut down before the upstream answered")]
+    Cancelled,
     /// The upstream reported an error after its 200 status, in the middle of a stream.
     #[error("upstream stream failed: {message}")]
     Stream { kind: String, message: String },
@@ -130,14 +142,19 @@ impl UpstreamError {
     /// Short class used in events and reports: `http_4xx`, `http_5xx`, `timeout`, ...
     pub fn class(&self) -> &'static str {
         match self {
-            Self::Status { status, .. } if *status < 500 => "http_4xx",
-            Self::Status { .. } => "http_5xx",
+            Self::Status {
+                status: 400..=499, ..
+            } => "http_4xx",
+            Self::Status { status: 500.., .. } => "http_5xx",
+            Self::Status { .. } => "http_other",
             Self::Timeout(_) => "timeout",
             Self::Connect(_) => "connect",
             Self::InvalidResponse(_) => "invalid_response",
             Self::MissingKey(_) => "missing_key",
             Self::Untranslatable { .. } => "untranslatable",
             Self::Stream { .. } => "stream_error",
+            Self::Config(_) => "config",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -198,5 +215,32 @@ pub fn default_error_type(status: u16) -> &'static str {
         429 => "rate_limit_error",
         400..=499 => "invalid_request_error",
         _ => "api_error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves redaction removes every copy of a key and ignores too-short secrets.
+    #[test]
+    fn redact_removes_keys() {
+        let msg = "bad key sk-abcdef123 (sk-abcdef123)";
+        assert_eq!(
+            redact(msg, &["sk-abcdef123"]),
+            "bad key [REDACTED] ([REDACTED])"
+        );
+        assert_eq!(redact("abc", &["ab"]), "abc");
+    }
+
+    // Proves token counts SQLite cannot store are treated as absent (review B1).
+    #[test]
+    fn absurd_token_counts_are_absent() {
+        assert_eq!(token_count(&serde_json::json!(12)), Some(12));
+        assert_eq!(
+            token_count(&serde_json::json!(9_223_372_036_854_775_808u64)),
+            None
+        );
+        assert_eq!(token_count(&serde_json::json!(-1)), None);
     }
 }

@@ -12,7 +12,7 @@ use eventsource_stream::Eventsource;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
-use super::{Completion, UpstreamError};
+use super::{Completion, UpstreamError, token_count};
 
 /// A stream of OpenAI-shaped chunks; an `Err` item ends it (the upstream failed mid-stream).
 pub type ChunkStream =
@@ -61,11 +61,11 @@ impl StreamSummary {
         if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
             self.input_tokens = u
                 .get("prompt_tokens")
-                .and_then(Value::as_u64)
+                .and_then(token_count)
                 .or(self.input_tokens);
             self.output_tokens = u
                 .get("completion_tokens")
-                .and_then(Value::as_u64)
+                .and_then(token_count)
                 .or(self.output_tokens);
         }
     }
@@ -239,7 +239,7 @@ pub fn usage_chunk(
 ) -> Map<String, Value> {
     obj(json!({
         "id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt.saturating_add(completion)}
     }))
 }
 

@@ -23,6 +23,8 @@ const BATCH_ATTEMPTS: u32 = 5;
 pub enum Record {
     Request(Box<RequestRow>),
     Shadow(Box<ShadowRow>),
+    /// Shutdown: write what is queued, then exit; later offers are refused and counted.
+    Close,
 }
 
 /// Counters for the accounting identity: every row offered is written or dropped.
@@ -84,6 +86,19 @@ impl EventSink {
         }
     }
 
+    /// Asks the writer to finish: it closes the queue, writes what is in it and exits.
+    /// Waits at most `wait` for room in a full queue.
+    pub async fn close(&self, wait: Duration) {
+        if tokio::time::timeout(wait, self.tx.send(Record::Close))
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                "event queue still full at shutdown; queued rows are written, the close is forced"
+            );
+        }
+    }
+
     pub fn stats(&self) -> &Arc<WriterStats> {
         &self.stats
     }
@@ -127,15 +142,29 @@ pub fn spawn_writer(
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<Record>, stats: &WriterStats) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
+        let mut closing = matches!(first, Record::Close);
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(rec) => batch.push(rec),
+                Ok(rec) => {
+                    closing |= matches!(rec, Record::Close);
+                    batch.push(rec);
+                }
                 Err(_) => break,
+            }
+        }
+        if closing {
+            // Refuse new rows from now on (they count as dropped) and take what is left.
+            rx.close();
+            while let Ok(rec) = rx.try_recv() {
+                batch.push(rec);
             }
         }
         write_with_retry(&mut conn, &batch, stats);
         batch.clear();
+        if closing {
+            break;
+        }
     }
     // Fold the WAL back so analysts who copy the file get every row.
     if let Err(e) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
@@ -144,28 +173,81 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Record>, stats: &WriterStats
 }
 
 fn write_with_retry(conn: &mut Connection, batch: &[Record], stats: &WriterStats) {
+    let rows = batch.iter().filter(|r| !matches!(r, Record::Close)).count() as u64;
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=BATCH_ATTEMPTS {
-        match write_batch(conn, batch) {
+        let err = match write_batch(conn, batch) {
             Ok(()) => {
-                stats
-                    .written
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                stats.written.fetch_add(rows, Ordering::Relaxed);
                 return;
             }
-            Err(e) if attempt < BATCH_ATTEMPTS => {
-                if attempt == 1 {
-                    tracing::warn!(error = %e, rows = batch.len(), "event batch write failed; retrying");
+            Err(e) => e,
+        };
+        if !is_transient(&err) {
+            // A row the database refuses (a constraint, a value out of range) must not
+            // take the rest of the batch with it: write row by row, dropping only it.
+            write_rows_one_by_one(conn, batch, stats);
+            return;
+        }
+        if attempt == BATCH_ATTEMPTS {
+            stats
+                .dropped_write_failed
+                .fetch_add(rows, Ordering::Relaxed);
+            tracing::error!(error = %err, rows, "event batch dropped after {BATCH_ATTEMPTS} attempts");
+            return;
+        }
+        if attempt == 1 {
+            tracing::warn!(error = %err, rows, "event batch write failed; retrying");
+        }
+        std::thread::sleep(delay);
+        delay *= 2;
+    }
+}
+
+/// Busy, locked, full or I/O errors may pass; anything else is about the rows themselves.
+fn is_transient(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e.sqlite_error_code(),
+        Some(DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | CannotOpen | OutOfMemory)
+    )
+}
+
+/// The fallback after a non-transient failure: one transaction, one savepoint per row.
+fn write_rows_one_by_one(conn: &mut Connection, batch: &[Record], stats: &WriterStats) {
+    let result = (|| -> rusqlite::Result<(u64, u64)> {
+        let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let (mut written, mut refused) = (0, 0);
+        for rec in batch.iter().filter(|r| !matches!(r, Record::Close)) {
+            let sp = tx.savepoint()?;
+            match insert(&sp, rec) {
+                Ok(()) => {
+                    sp.commit()?;
+                    written += 1;
                 }
-                std::thread::sleep(delay);
-                delay *= 2;
+                Err(e) => {
+                    // Dropping the savepoint rolls back just this row.
+                    refused += 1;
+                    tracing::error!(error = %e, id = rec.id(), "event row refused by the database; dropped");
+                }
             }
-            Err(e) => {
-                stats
-                    .dropped_write_failed
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                tracing::error!(error = %e, rows = batch.len(), "event batch dropped after {BATCH_ATTEMPTS} attempts");
-            }
+        }
+        tx.commit()?;
+        Ok((written, refused))
+    })();
+    match result {
+        Ok((written, refused)) => {
+            stats.written.fetch_add(written, Ordering::Relaxed);
+            stats
+                .dropped_write_failed
+                .fetch_add(refused, Ordering::Relaxed);
+        }
+        Err(e) => {
+            let rows = batch.iter().filter(|r| !matches!(r, Record::Close)).count() as u64;
+            stats
+                .dropped_write_failed
+                .fetch_add(rows, Ordering::Relaxed);
+            tracing::error!(error = %e, rows, "event batch dropped");
         }
     }
 }
@@ -174,15 +256,96 @@ fn write_batch(conn: &mut Connection, batch: &[Record]) -> rusqlite::Result<()> 
     // IMMEDIATE takes the write lock up front, so a busy database fails here (and is
     // retried) instead of half way through the batch.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    {
-        let mut req = tx.prepare_cached(queries::INSERT_REQUEST.sql)?;
-        let mut sh = tx.prepare_cached(queries::INSERT_SHADOW.sql)?;
-        for rec in batch {
-            match rec {
-                Record::Request(r) => r.insert(&mut req)?,
-                Record::Shadow(s) => s.insert(&mut sh)?,
+    for rec in batch {
+        insert(&tx, rec)?;
+    }
+    tx.commit()
+}
+
+fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
+    match rec {
+        Record::Request(r) => r.insert(&mut conn.prepare_cached(queries::INSERT_REQUEST.sql)?),
+        Record::Shadow(s) => s.insert(&mut conn.prepare_cached(queries::INSERT_SHADOW.sql)?),
+        Record::Close => Ok(()),
+    }
+}
+
+impl Record {
+    /// The event id the row belongs to, for logs.
+    fn id(&self) -> &str {
+        match self {
+            Record::Request(r) => &r.id,
+            Record::Shadow(s) => &s.request_id,
+            Record::Close => "",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(id: &str) -> Record {
+        Record::Request(Box::new(RequestRow {
+            id: id.into(),
+            ts: "t".into(),
+            target: "p".into(),
+            provider: "openai".into(),
+            status: "success".into(),
+            mirror_state: "disabled".into(),
+            policy_findings: "[]".into(),
+            ..RequestRow::default()
+        }))
+    }
+
+    // Regression (review B1): one row the database refuses (here a duplicate id) used to
+    // drop its whole batch, losing other callers' events; now only that row is dropped.
+    #[test]
+    fn a_refused_row_does_not_sink_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("w.db")).unwrap();
+        let stats = WriterStats::default();
+        let batch = vec![
+            request("a"),
+            request("b"),
+            request("a"),
+            request("c"),
+            Record::Close,
+        ];
+        write_with_retry(&mut conn, &batch, &stats);
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM requests", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(stats.written.load(Ordering::Relaxed), 3);
+        assert_eq!(stats.dropped_write_failed.load(Ordering::Relaxed), 1);
+    }
+
+    // Proves the writer drains the queue on close and refuses rows offered afterwards.
+    #[tokio::test]
+    async fn close_flushes_and_refuses_later_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("w.db")).unwrap();
+        let (sink, thread) = spawn_writer(conn, 16).unwrap();
+        let RequestRowHolder(r) = RequestRowHolder::new("x");
+        assert!(sink.request(r));
+        sink.close(Duration::from_secs(1)).await;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .unwrap();
+        let RequestRowHolder(late) = RequestRowHolder::new("late");
+        assert!(!sink.request(late));
+        assert_eq!(sink.stats().written.load(Ordering::Relaxed), 1);
+        assert_eq!(sink.stats().dropped(), 1);
+    }
+
+    struct RequestRowHolder(RequestRow);
+    impl RequestRowHolder {
+        fn new(id: &str) -> Self {
+            match request(id) {
+                Record::Request(r) => Self(*r),
+                _ => unreachable!(),
             }
         }
     }
-    tx.commit()
 }

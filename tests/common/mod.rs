@@ -1,6 +1,9 @@
 //! Shared test helpers: fake OpenAI- and Anthropic-compatible upstreams bound to
 //! 127.0.0.1:0 that record every call, a runner for the real `kt` binary, a client for
 //! its chat route (`Answer`, `send`, `post`), event lookups, and the tutorial's configs.
+//! Streamed answers: `Reply::sse` sends SSE frames one by one with a delay between them,
+//! built by `openai_sse` / `anthropic_sse` in the real wire shapes (provider-apis.md §1.3,
+//! §2.3); the upstream's `StreamLog` says whether kt read each stream to the end.
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use axum::body::Body;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -43,6 +48,10 @@ pub struct Reply {
     pub delay: Duration,
     pub content_type: &'static str,
     pub headers: Vec<(&'static str, String)>,
+    /// A streamed body: each frame is sent after its delay (`Reply::sse`). Empty: `body`.
+    pub frames: Vec<(Duration, Bytes)>,
+    /// After the last frame, break the connection (no clean end of the chunked body).
+    pub abort: bool,
 }
 
 impl Reply {
@@ -53,6 +62,8 @@ impl Reply {
             delay: Duration::ZERO,
             content_type: "application/json",
             headers: vec![],
+            frames: vec![],
+            abort: false,
         }
     }
     pub fn raw(status: u16, body: &str) -> Self {
@@ -62,7 +73,46 @@ impl Reply {
             delay: Duration::ZERO,
             content_type: "text/html",
             headers: vec![],
+            frames: vec![],
+            abort: false,
         }
+    }
+    /// A 200 `text/event-stream` answer sending `frames` one by one: the first at once,
+    /// each later one `gap` after the previous.
+    pub fn sse(frames: Vec<String>, gap: Duration) -> Self {
+        let timed = frames
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| (if i == 0 { Duration::ZERO } else { gap }, f))
+            .collect();
+        Self::sse_timed(timed)
+    }
+    /// A 200 `text/event-stream` answer sending each frame after its own delay.
+    pub fn sse_timed(frames: Vec<(Duration, String)>) -> Self {
+        Self::sse_bytes(
+            frames
+                .into_iter()
+                .map(|(d, f)| (d, Bytes::from(f)))
+                .collect(),
+        )
+    }
+    /// A 200 `text/event-stream` answer sending each piece of bytes after its own delay
+    /// (pieces need not be whole frames, lines or even characters).
+    pub fn sse_bytes(frames: Vec<(Duration, Bytes)>) -> Self {
+        Self {
+            status: 200,
+            body: String::new(),
+            delay: Duration::ZERO,
+            content_type: "text/event-stream",
+            headers: vec![],
+            frames,
+            abort: false,
+        }
+    }
+    /// Breaks the connection after the last frame instead of ending the body cleanly.
+    pub fn then_abort(mut self) -> Self {
+        self.abort = true;
+        self
     }
     pub fn after(mut self, delay: Duration) -> Self {
         self.delay = delay;
@@ -126,12 +176,25 @@ type Handler = Arc<dyn Fn(&Call) -> Reply + Send + Sync>;
 struct FakeState {
     calls: Arc<Mutex<Vec<Call>>>,
     handler: Handler,
+    streams: Arc<Mutex<StreamLog>>,
+}
+
+/// What happened to the streamed answers (`Reply::sse`) of one fake upstream.
+#[derive(Debug, Clone, Default)]
+pub struct StreamLog {
+    /// Streams whose every frame was handed to the connection.
+    pub completed: usize,
+    /// Streams dropped before their last frame: the client (kt) went away early.
+    pub dropped_early: usize,
+    /// When the latest stream's last frame was handed to the connection.
+    pub last_frame_at: Option<Instant>,
 }
 
 /// A running fake upstream.
 pub struct Upstream {
     pub addr: SocketAddr,
     pub calls: Arc<Mutex<Vec<Call>>>,
+    pub streams: Arc<Mutex<StreamLog>>,
 }
 
 impl Upstream {
@@ -145,6 +208,10 @@ impl Upstream {
     pub fn count(&self) -> usize {
         self.calls.lock().unwrap().len()
     }
+    /// What happened to this upstream's streamed answers so far.
+    pub fn stream_log(&self) -> StreamLog {
+        self.streams.lock().unwrap().clone()
+    }
 }
 
 /// Starts a fake upstream on 127.0.0.1:0 answering every POST with `handler(call)`.
@@ -153,15 +220,21 @@ pub async fn fake_upstream(handler: impl Fn(&Call) -> Reply + Send + Sync + 'sta
     let state = FakeState {
         calls: Arc::new(Mutex::new(Vec::new())),
         handler: Arc::new(handler),
+        streams: Arc::new(Mutex::new(StreamLog::default())),
     };
     let calls = state.calls.clone();
+    let streams = state.streams.clone();
     let app = axum::Router::new().fallback(serve_fake).with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    Upstream { addr, calls }
+    Upstream {
+        addr,
+        calls,
+        streams,
+    }
 }
 
 async fn serve_fake(
@@ -188,13 +261,173 @@ async fn serve_fake(
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
-    let mut resp = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
+    let mut resp = if reply.frames.is_empty() {
+        (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response()
+    } else {
+        let body = frame_stream(reply.frames, reply.abort, st.streams.clone());
+        (StatusCode::from_u16(reply.status).unwrap(), body).into_response()
+    };
     resp.headers_mut()
         .insert("content-type", reply.content_type.parse().unwrap());
     for (k, v) in reply.headers {
         resp.headers_mut().insert(k, v.parse().unwrap());
     }
     resp
+}
+
+/// Counts a stream as completed or dropped early when the body is dropped.
+struct StreamWatch {
+    log: Arc<Mutex<StreamLog>>,
+    left: usize,
+}
+
+impl Drop for StreamWatch {
+    fn drop(&mut self) {
+        let mut log = self.log.lock().unwrap();
+        if self.left == 0 {
+            log.completed += 1;
+        } else {
+            log.dropped_early += 1;
+        }
+    }
+}
+
+/// A body sending each frame after its delay; with `abort`, an error 50 ms after the last
+/// frame makes the server break the connection.
+fn frame_stream(frames: Vec<(Duration, Bytes)>, abort: bool, log: Arc<Mutex<StreamLog>>) -> Body {
+    let watch = StreamWatch {
+        log,
+        left: frames.len(),
+    };
+    let frames: std::collections::VecDeque<_> = frames.into();
+    let stream = futures_util::stream::unfold(
+        (frames, watch, abort),
+        |(mut frames, mut watch, abort)| async move {
+            match frames.pop_front() {
+                Some((delay, frame)) => {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    watch.left -= 1;
+                    if watch.left == 0 {
+                        watch.log.lock().unwrap().last_frame_at = Some(Instant::now());
+                    }
+                    Some((Ok(frame), (frames, watch, abort)))
+                }
+                None if abort => {
+                    // Let the server flush the frames first: it drops unsent data on abort.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut");
+                    Some((Err(cut), (frames, watch, false)))
+                }
+                None => None,
+            }
+        },
+    );
+    Body::from_stream(stream)
+}
+
+/// One SSE frame: an optional `event:` line, a `data:` line and the blank line.
+pub fn sse_frame(event: Option<&str>, data: &Value) -> String {
+    match event {
+        Some(name) => format!("event: {name}\ndata: {data}\n\n"),
+        None => format!("data: {data}\n\n"),
+    }
+}
+
+/// An OpenAI chat stream in the real shape (§1.3): the role chunk, one content chunk per
+/// piece, the finish chunk, then, when `usage` is given, the usage chunk (`choices: []`),
+/// and `data: [DONE]`. With `usage`, earlier chunks carry `"usage": null` as the API does
+/// under `stream_options.include_usage`.
+pub fn openai_sse_frames(model: &str, pieces: &[&str], usage: Option<(u64, u64)>) -> Vec<String> {
+    let chunk = |delta: Value, finish: Value| {
+        let mut c = json!({
+            "id": "chatcmpl-stream1", "object": "chat.completion.chunk", "created": 1732406400,
+            "model": model, "system_fingerprint": "fp_x",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
+        });
+        if usage.is_some() {
+            c["usage"] = Value::Null;
+        }
+        sse_frame(None, &c)
+    };
+    let mut out = vec![chunk(
+        json!({"role": "assistant", "content": "", "refusal": null}),
+        Value::Null,
+    )];
+    for p in pieces {
+        out.push(chunk(json!({"content": p}), Value::Null));
+    }
+    out.push(chunk(json!({}), json!("stop")));
+    if let Some((prompt, completion)) = usage {
+        out.push(sse_frame(
+            None,
+            &json!({
+                "id": "chatcmpl-stream1", "object": "chat.completion.chunk", "created": 1732406400,
+                "model": model, "system_fingerprint": "fp_x", "choices": [],
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                          "total_tokens": prompt + completion,
+                          "prompt_tokens_details": {"cached_tokens": 0},
+                          "completion_tokens_details": {"reasoning_tokens": 0}}
+            }),
+        ));
+    }
+    out.push("data: [DONE]\n\n".to_string());
+    out
+}
+
+/// The OpenAI stream a real upstream sends for `call`: the usage chunk only when the
+/// request asked for it with `stream_options.include_usage`.
+pub fn openai_sse(call: &Call, pieces: &[&str], prompt: u64, completion: u64) -> Vec<String> {
+    let asked = call.body["stream_options"]["include_usage"] == true;
+    openai_sse_frames(
+        &model_of(call),
+        pieces,
+        asked.then_some((prompt, completion)),
+    )
+}
+
+/// An Anthropic Messages stream in the real shape (§2.3): `message_start` (final input
+/// usage, placeholder output), one text block (with a `ping` after its start), one
+/// `text_delta` per piece, `message_delta` (stop reason, cumulative output usage) and
+/// `message_stop`. No `[DONE]`.
+pub fn anthropic_sse(model: &str, pieces: &[&str], input: u64, output: u64) -> Vec<String> {
+    let ev = |name: &str, data: Value| sse_frame(Some(name), &data);
+    let mut out = vec![
+        ev(
+            "message_start",
+            json!({"type": "message_start", "message": {
+                "id": "msg_stream01", "type": "message", "role": "assistant", "content": [],
+                "model": model, "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": input, "output_tokens": 1,
+                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}),
+        ),
+        ev(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0,
+                   "content_block": {"type": "text", "text": ""}}),
+        ),
+        ev("ping", json!({"type": "ping"})),
+    ];
+    for p in pieces {
+        out.push(ev(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "text_delta", "text": p}}),
+        ));
+    }
+    out.push(ev(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}),
+    ));
+    out.push(ev(
+        "message_delta",
+        json!({"type": "message_delta",
+               "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+               "usage": {"output_tokens": output}}),
+    ));
+    out.push(ev("message_stop", json!({"type": "message_stop"})));
+    out
 }
 
 /// An address where nothing listens (connections are refused).

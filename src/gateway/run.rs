@@ -1,0 +1,148 @@
+//! A running gateway: opening the database, starting the writer, logging the startup
+//! lines, serving, and the ordered shutdown (drain, cancel, flush, join). Used by
+//! `kt gateway run` and `kt demo`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::{AppState, StateError, serve};
+use crate::config::{Config, percent};
+use crate::policy::audit::{self, AuditSettings};
+use crate::store::{self, StoreError};
+
+/// Starting or stopping the gateway failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot start the event writer thread: {0}")]
+    Writer(std::io::Error),
+    #[error("the server failed: {0}")]
+    Serve(#[from] std::io::Error),
+    #[error("the gateway task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// A running gateway.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    /// Fires the hard stop: in-flight shadows give up at once.
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), GatewayError>>,
+}
+
+impl Gateway {
+    /// Opens the database, applies the audit policy, starts the writer, logs the startup
+    /// lines and starts serving on `listener`.
+    pub async fn start(
+        config: Config,
+        db: &Path,
+        listener: TcpListener,
+        queue_capacity: usize,
+        drain: Duration,
+    ) -> Result<Self, GatewayError> {
+        let settings = AuditSettings::from_config(&config);
+        let db_path = db.to_path_buf();
+        // Opening, migrating and pruning are blocking SQLite work: keep them off the
+        // async workers.
+        let (conn, pruned) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            let mut conn = store::open(&db_path)?;
+            let pruned = audit::apply(&mut conn, settings)?;
+            Ok((conn, pruned))
+        })
+        .await??;
+        if pruned > 0 {
+            info!(target: "kt::gateway", "Retention: deleted {pruned} event(s) past retention_days");
+        }
+        let (sink, writer) =
+            store::spawn_writer(conn, queue_capacity).map_err(GatewayError::Writer)?;
+        log_startup(&config, db);
+        let state = AppState::new(config, sink)?;
+        let addr = listener.local_addr()?;
+        info!(target: "kt::gateway", "Listening on http://{addr}");
+        info!(target: "kt::gateway", "Gateway ready");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let cancel = state.cancel.clone();
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            let drained = serve(listener, state.clone(), shutdown, drain).await?;
+            if drained.cancelled_tasks > 0 {
+                warn!(target: "kt::gateway", "{} background task(s) still running after the drain period were cancelled", drained.cancelled_tasks);
+            }
+            let answered = state.answered.load(Ordering::Relaxed);
+            let mirror_dropped = state.mirror_dropped.load(Ordering::Relaxed);
+            let stats = state.sink.stats().clone();
+            // Close the queue explicitly (a handler still running after a forced stop may
+            // hold a sink clone); the writer writes what is queued and exits.
+            state.sink.close(Duration::from_secs(5)).await;
+            drop(state);
+            tokio::task::spawn_blocking(move || writer.join()).await?;
+            info!(
+                target: "kt::gateway",
+                "Gateway stopped: {answered} request(s) handled, {} event row(s) written, {} dropped, {mirror_dropped} mirror(s) skipped at max_in_flight",
+                stats.written.load(Ordering::Relaxed),
+                stats.dropped(),
+            );
+            Ok(())
+        });
+        Ok(Self {
+            addr,
+            stop,
+            cancel,
+            task,
+        })
+    }
+
+    /// A handle that makes a running [`Gateway::stop`] give up waiting (second Ctrl-C).
+    pub fn force_handle(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Stops accepting, drains, flushes, and waits until everything is written.
+    pub async fn stop(self) -> Result<(), GatewayError> {
+        let _ = self.stop.send(());
+        self.task.await?
+    }
+}
+
+fn log_startup(config: &Config, db: &Path) {
+    info!(
+        target: "kt::gateway",
+        "Loaded {} provider(s), {} policy(ies)",
+        config.targets.len(),
+        config.policies.len()
+    );
+    match &config.mirror {
+        Some(m) => {
+            info!(
+                target: "kt::gateway",
+                "Traffic mirror: primary={}, shadow={}, sample_rate={}",
+                m.primary,
+                m.shadow,
+                percent(m.sample_rate)
+            );
+            let pairs: Vec<String> = m
+                .model_mapping
+                .iter()
+                .map(|(p, s)| format!("{p}→{s}"))
+                .collect();
+            info!(target: "kt::gateway", "Model mapping: {}", pairs.join(", "));
+        }
+        None => {
+            info!(target: "kt::gateway", "Traffic mirror: off; requests go to {}", config.primary)
+        }
+    }
+    info!(target: "kt::gateway", "Event database: {}", db.display());
+}
