@@ -9,6 +9,7 @@ use common::*;
 
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
@@ -345,7 +346,13 @@ fn ms(v: &Value) -> u64 {
 // tokens, `stream: true` and a TTFT (upstream 1 call, read to the end).
 #[tokio::test(flavor = "multi_thread")]
 async fn openai_stream_is_relayed_chunk_by_chunk() {
-    let up = fake_upstream(|c| Reply::sse(openai_sse(c, PRIMARY_PIECES, 12, 17), ms150())).await;
+    let up = fake_upstream(|c| {
+        Reply::sse(
+            openai_sse(c, PRIMARY_PIECES, 12, 17),
+            Duration::from_millis(150),
+        )
+    })
+    .await;
     let mut kt = Kt::start(&openai_only(&up.url()), &keys());
     let s = stream_post(&kt, &stream_chat(GPT, "What is technical debt?", false)).await;
     assert_eq!(s.status, 200, "{}", s.body);
@@ -406,13 +413,10 @@ async fn openai_stream_is_relayed_chunk_by_chunk() {
     assert!(ms(&e["latency_ms"]) >= 850, "{e:#}");
 }
 
-fn ms150() -> Duration {
-    Duration::from_millis(150)
-}
-
 // Proves `stream_options.include_usage: true` gives the caller the usage chunk (choices []
 // and the upstream's usage) right before [DONE], with `usage: null` on earlier chunks, and
-// the option reaches the upstream (1 call).
+// the option reaches the upstream; `include_usage: false` gives no usage to the caller but
+// kt still asks the upstream and records the tokens (2 calls).
 #[tokio::test(flavor = "multi_thread")]
 async fn include_usage_gives_the_usage_chunk_before_done() {
     let up = fake_upstream(|c| {
@@ -428,20 +432,67 @@ async fn include_usage_gives_the_usage_chunk_before_done() {
     let (text, usage) = check_openai_stream(&s.body, Usage::Expect(12, 17));
     assert_eq!(text, PRIMARY_TEXT);
     assert_eq!(usage["total_tokens"], 29);
+    let mut declined = stream_chat(GPT, "no usage please", false);
+    declined["stream_options"] = json!({"include_usage": false});
+    let d = stream_post(&kt, &declined).await;
+    assert_eq!(d.status, 200, "{}", d.body);
+    let (text, _) = check_openai_stream(&d.body, Usage::Absent);
+    assert_eq!(text, PRIMARY_TEXT);
+    stop(&mut kt);
+    assert_eq!(up.count(), 2, "upstream calls");
+    for c in up.calls() {
+        assert_eq!(
+            c.body["stream_options"],
+            json!({"include_usage": true}),
+            "{}",
+            c.body
+        );
+    }
+    let evs = events(&kt.db, 10);
+    for id in [&s.id, &d.id] {
+        let e = event(&evs, id);
+        assert_eq!(e["status"], "success", "{e:#}");
+        assert_eq!(
+            (e["input_tokens"].clone(), e["output_tokens"].clone()),
+            (json!(12), json!(17)),
+            "{e:#}"
+        );
+        assert_eq!(e["stream"], true);
+    }
+}
+
+// Proves kt re-frames what it relays: an upstream stream with CRLF line endings and `:`
+// comment lines, sent in 5-byte pieces that split lines and multi-byte characters, reaches
+// the caller as clean `data: <json>\n\n` frames with the text intact (upstream 1 call).
+#[tokio::test(flavor = "multi_thread")]
+async fn split_crlf_upstream_stream_is_reframed() {
+    const PIECES: &[&str] = &["Café ", "naïve — ", "ok 🙂 ", "done."];
+    let mut wire = String::from(": OPENROUTER PROCESSING\r\n\r\n");
+    for f in openai_sse_frames(GPT, PIECES, Some((5, 6))) {
+        wire.push_str(&f.replace('\n', "\r\n"));
+        wire.push_str(": keep-alive\r\n\r\n");
+    }
+    let pieces: Vec<(Duration, Bytes)> = wire
+        .as_bytes()
+        .chunks(5)
+        .map(|p| (Duration::from_millis(1), Bytes::copy_from_slice(p)))
+        .collect();
+    assert!(
+        pieces.iter().any(|(_, p)| std::str::from_utf8(p).is_err()),
+        "some piece splits a character"
+    );
+    let up = fake_upstream(move |_| Reply::sse_bytes(pieces.clone())).await;
+    let mut kt = Kt::start(&openai_only(&up.url()), &keys());
+    let s = stream_post(&kt, &stream_chat(GPT, "hi", true)).await;
+    assert_eq!(s.status, 200, "{}", s.body);
+    let (text, _) = check_openai_stream(&s.body, Usage::Expect(5, 6));
+    assert_eq!(text, PIECES.concat());
     stop(&mut kt);
     assert_eq!(up.count(), 1, "upstream calls");
-    assert_eq!(
-        up.calls()[0].body["stream_options"],
-        json!({"include_usage": true})
-    );
     let evs = events(&kt.db, 10);
     let e = event(&evs, &s.id);
     assert_eq!(e["status"], "success", "{e:#}");
-    assert_eq!(
-        (e["input_tokens"].clone(), e["output_tokens"].clone()),
-        (json!(12), json!(17))
-    );
-    assert_eq!(e["stream"], true);
+    assert_eq!(e["output_tokens"], 6, "{e:#}");
 }
 
 // Proves an Anthropic primary's named events (message_start, content_block_*, ping,
@@ -452,9 +503,10 @@ async fn include_usage_gives_the_usage_chunk_before_done() {
 #[tokio::test(flavor = "multi_thread")]
 async fn anthropic_primary_stream_becomes_openai_chunks() {
     let up = fake_upstream(|c| {
+        let gap = if last_text(c) == "again" { 5 } else { 60 };
         Reply::sse(
             anthropic_sse(&model_of(c), SHADOW_PIECES, 21, 9),
-            Duration::from_millis(10),
+            Duration::from_millis(gap),
         )
     })
     .await;
@@ -462,6 +514,14 @@ async fn anthropic_primary_stream_becomes_openai_chunks() {
     let plain = stream_post(&kt, &stream_chat(CLAUDE, "What is technical debt?", false)).await;
     assert_eq!(plain.status, 200, "{}", plain.body);
     assert!(plain.content_type.starts_with("text/event-stream"));
+    // The first text delta leaves the upstream at 180 ms, message_stop at 540 ms.
+    let last_upstream_frame = up.stream_log().last_frame_at.unwrap();
+    assert!(
+        plain.frame_times[1] + Duration::from_millis(200) < last_upstream_frame,
+        "the first content chunk reached the caller only {:?} before message_stop left the \
+         upstream: buffered",
+        last_upstream_frame.saturating_duration_since(plain.frame_times[1])
+    );
     let (text, _) = check_openai_stream(&plain.body, Usage::Absent);
     assert_eq!(text, SHADOW_TEXT);
     let fs = frames(&plain.body);
@@ -621,6 +681,41 @@ async fn mirrored_case(
         "similarity of the assembled texts equals the non-streamed one"
     );
 
+    // The same figures in the public schema: requests.stream/ttft_ms and the mirror_pairs view.
+    let db =
+        rusqlite::Connection::open_with_flags(&kt.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    for (id, ev) in [(&whole.id, plain), (&s.id, &e)] {
+        let (stream, ttft): (bool, Option<i64>) = db
+            .query_row(
+                "SELECT stream, ttft_ms FROM requests WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(json!(stream), ev["stream"], "requests.stream");
+        assert_eq!(json!(ttft), ev["ttft_ms"], "requests.ttft_ms");
+        let pair: [Option<i64>; 4] = db
+            .query_row(
+                "SELECT stream, primary_ttft_ms, shadow_ttft_ms, ttft_diff_ms FROM mirror_pairs \
+                 WHERE request_id = ?1",
+                [id],
+                |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+            )
+            .unwrap();
+        let tm = &ev["traffic_mirror"];
+        assert_eq!(
+            json!(pair),
+            json!([
+                i64::from(stream),
+                tm["primary"]["ttft_ms"],
+                tm["shadow"]["ttft_ms"],
+                tm["comparison"]["ttft_diff_ms"]
+            ]),
+            "mirror_pairs (stream, primary_ttft_ms, shadow_ttft_ms, ttft_diff_ms)"
+        );
+    }
+
     let r = mirror_report(kt);
     let rows = r["ttft"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "{rows:#?}");
@@ -724,9 +819,10 @@ async fn failure_before_first_byte_is_a_normal_error_response() {
 }
 
 // Proves a mid-stream upstream failure — an OpenAI `data: {"error":...}` frame, an Anthropic
-// `event: error`, a body that ends without [DONE] / message_stop, a broken connection — ends
-// the caller's 200 stream with the content so far and one `data: {"error":{...}}` frame (no
-// [DONE]), and is recorded as status error with `stream: true` (OpenAI 3 calls, Anthropic 2).
+// `event: error`, a body that ends without [DONE] / message_stop, a broken connection, a
+// stream silent for longer than the target's timeout_ms — ends the caller's 200 stream with
+// the content so far and one `data: {"error":{...}}` frame (no [DONE]), and is recorded as
+// status error with `stream: true` (OpenAI 4 calls, Anthropic 2).
 #[tokio::test(flavor = "multi_thread")]
 async fn mid_stream_failures_end_with_an_error_frame() {
     let gap = Duration::from_millis(5);
@@ -734,6 +830,14 @@ async fn mid_stream_failures_end_with_an_error_frame() {
         let mut f = openai_sse(c, PRIMARY_PIECES, 10, 20);
         f.truncate(3); // role + 2 content chunks
         match prompt_of(c).as_str() {
+            "stall" => {
+                let mut timed: Vec<_> = f.into_iter().map(|f| (Duration::ZERO, f)).collect();
+                timed.push((
+                    Duration::from_secs(3),
+                    "data: [DONE]\n\n".to_string(),
+                ));
+                Reply::sse_timed(timed)
+            }
             "error frame" => {
                 f.push(sse_frame(
                     None,
@@ -765,10 +869,22 @@ async fn mid_stream_failures_end_with_an_error_frame() {
         (&oa, "error frame", Some("server_error"), "stream_error"),
         (&oa, "cut", None, "stream_error"),
         (&oa, "abort", None, ""),
+        (&oa, "stall", Some("timeout_error"), "timeout"),
         (&an, "error event", Some("overloaded_error"), "stream_error"),
         (&an, "cut", None, "stream_error"),
     ];
-    let mut kt_oa = Kt::start(&openai_only(&oa.url()), &keys());
+    // timeout_ms bounds the wait for each event of a stream.
+    let oa_cfg = format!(
+        "{CONFIG_HEAD}{}",
+        target_yaml(
+            "openai",
+            "openai",
+            &oa.url(),
+            "OPENAI_API_KEY",
+            "      timeout_ms: 500\n"
+        )
+    );
+    let mut kt_oa = Kt::start(&oa_cfg, &keys());
     let mut kt_an = Kt::start(&anthropic_only(&an.url()), &keys());
     let mut ids = Vec::new();
     for (up, prompt, kind, _) in &cases {
@@ -791,7 +907,7 @@ async fn mid_stream_failures_end_with_an_error_frame() {
     }
     stop(&mut kt_oa);
     stop(&mut kt_an);
-    assert_eq!(oa.count(), 3, "OpenAI upstream calls");
+    assert_eq!(oa.count(), 4, "OpenAI upstream calls");
     assert_eq!(an.count(), 2, "Anthropic upstream calls");
     let evs_oa = events(&kt_oa.db, 10);
     let evs_an = events(&kt_an.db, 10);
