@@ -60,7 +60,7 @@ impl Guard {
         row.http_status = 200;
         row.ttft_ms = summary.ttft_ms;
         row.input_tokens = summary.input_tokens;
-        row.output_tokens = summary.output_tokens;
+        row.output_tokens = tokens_seen(&summary);
         row.finish_reason = summary.finish_reason.clone();
         let ok = match outcome {
             Ok(()) => {
@@ -91,10 +91,7 @@ impl Guard {
         row.error_message = Some("the caller disconnected before the stream ended".into());
         row.ttft_ms = summary.ttft_ms;
         row.input_tokens = summary.input_tokens;
-        // Tokens seen so far: the upstream's count if it arrived, else one per content chunk.
-        row.output_tokens = summary
-            .output_tokens
-            .or(Some(summary.chunks.saturating_sub(1)));
+        row.output_tokens = tokens_seen(&summary);
         row.finish_reason = summary.finish_reason.clone();
         // A partial answer is not compared with the shadow's (comparison values stay null).
         self.close(row, summary, false);
@@ -227,6 +224,14 @@ impl Relay {
         }
         resp
     }
+}
+
+/// Output tokens of a stream: the upstream's count when its usage arrived, else (a stream
+/// cut short) an estimate of one token per chunk after the role chunk.
+fn tokens_seen(summary: &StreamSummary) -> Option<u64> {
+    summary
+        .output_tokens
+        .or(Some(summary.chunks.saturating_sub(1)))
 }
 
 /// One SSE frame: `data: {json}` and a blank line.

@@ -222,7 +222,10 @@ pub fn chunks(resp: reqwest::Response, idle: Duration, created: u64) -> ChunkStr
                         return Some((Err(e), (events, tr, queue, true)));
                     }
                     Ok(Some(Err(e))) => {
-                        let e = UpstreamError::Connect(format!("stream broken: {e}"));
+                        let e = UpstreamError::Stream {
+                            kind: "upstream_error".into(),
+                            message: format!("the connection broke mid-stream: {e}"),
+                        };
                         return Some((Err(e), (events, tr, queue, true)));
                     }
                     Ok(Some(Ok(ev))) => ev,

@@ -126,7 +126,10 @@ pub fn openai_chunks(resp: reqwest::Response, idle: Duration) -> ChunkStream {
                         return Some((Err(e), (events, true)));
                     }
                     Ok(Some(Err(e))) => {
-                        let e = UpstreamError::Connect(format!("stream broken: {e}"));
+                        let e = UpstreamError::Stream {
+                            kind: "upstream_error".into(),
+                            message: format!("the connection broke mid-stream: {e}"),
+                        };
                         return Some((Err(e), (events, true)));
                     }
                     Ok(Some(Ok(ev))) => ev,
