@@ -59,8 +59,8 @@ pub struct GatewayRunArgs {
     #[arg(long, default_value_t = 10)]
     pub drain_secs: u64,
     /// Event writer queue capacity (rows); past it rows are dropped and counted.
-    #[arg(long, default_value_t = 65_536)]
-    pub queue_capacity: usize,
+    #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub queue_capacity: u32,
 }
 
 #[derive(Debug, Subcommand)]

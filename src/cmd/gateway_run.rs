@@ -40,7 +40,7 @@ pub async fn run(args: &GatewayRunArgs, db: PathBuf) -> anyhow::Result<ExitCode>
         config,
         &db,
         listener,
-        args.queue_capacity,
+        args.queue_capacity as usize,
         Duration::from_secs(args.drain_secs),
     )
     .await?;

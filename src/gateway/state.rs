@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::policy::ContentFilter;
-use crate::providers::{Provider, build_providers, http_client};
+use crate::providers::{Provider, http_client};
 use crate::store::EventSink;
 
 /// Shared gateway state.
@@ -58,23 +58,31 @@ pub enum StateError {
 
 impl AppState {
     pub fn new(config: Config, sink: EventSink) -> Result<Self, StateError> {
-        let connect_ms = |id: &str| config.target(id).map_or(5_000, |t| t.connect_timeout_ms);
-        let primary_http = http_client(connect_ms(&config.primary))?;
-        let primaries = build_providers(&config, &primary_http);
-        let shadow = match &config.mirror {
-            Some(m) => {
-                let shadow_http = http_client(connect_ms(&m.shadow))?;
-                build_providers(&config, &shadow_http).remove(&m.shadow)
-            }
+        // Lint guarantees both ids name configured targets.
+        let Some(primary_target) = config.target(&config.primary) else {
+            return Err(StateError::MissingPrimary(config.primary.clone()));
+        };
+        let primary = Arc::new(Provider::new(
+            primary_target,
+            http_client(primary_target.connect_timeout_ms)?,
+        ));
+        let shadow = match config
+            .mirror
+            .as_ref()
+            .and_then(|m| config.target(&m.shadow))
+        {
+            Some(t) => Some(Arc::new(Provider::new(
+                t,
+                http_client(t.connect_timeout_ms)?,
+            ))),
             None => None,
         };
-        let primary = match primaries.get(&config.primary) {
-            Some(p) => p.clone(),
-            // Lint guarantees the primary is a configured target; an empty target list
-            // cannot validate either.
-            None => return Err(StateError::MissingPrimary(config.primary.clone())),
-        };
-        let slots = config.mirror.as_ref().map_or(1, |m| m.max_in_flight);
+        // Semaphore::new panics past MAX_PERMITS; no real cap comes near it.
+        let slots = config
+            .mirror
+            .as_ref()
+            .map_or(1, |m| m.max_in_flight)
+            .min(Semaphore::MAX_PERMITS);
         Ok(Self(Arc::new(Inner {
             filter: ContentFilter::from_config(&config),
             config,

@@ -1,8 +1,6 @@
 //! The `Provider` every caller uses: one per configured target, holding its HTTP client,
 //! base URL, timeouts and key, and dispatching to the target's wire format.
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -10,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::stream::{self, ChunkStream};
 use super::{Completion, UpstreamError, anthropic, anthropic_stream, openai, redact, simulated};
-use crate::config::{Config, ProviderKind, Simulate, Target};
+use crate::config::{ProviderKind, Simulate, Target};
 
 /// An API key. Its `Debug` never shows the value, so it cannot reach a log by accident.
 #[derive(Clone)]
@@ -49,17 +47,6 @@ pub struct Provider {
     http: reqwest::Client,
 }
 
-/// Builds a provider for every target, reading keys from the environment now (never again).
-/// `http` is shared by these providers only: the gateway builds one set for primaries and
-/// another for shadows so a slow shadow can never hold the primary's connections.
-pub fn build_providers(config: &Config, http: &reqwest::Client) -> HashMap<String, Arc<Provider>> {
-    config
-        .targets
-        .iter()
-        .map(|t| (t.id.clone(), Arc::new(Provider::new(t, http.clone()))))
-        .collect()
-}
-
 /// The HTTP client for upstream calls: no redirects (an upstream redirect is a
 /// misconfiguration, and following it could leak the key to another host).
 pub fn http_client(connect_timeout_ms: u64) -> Result<reqwest::Client, reqwest::Error> {
@@ -71,7 +58,10 @@ pub fn http_client(connect_timeout_ms: u64) -> Result<reqwest::Client, reqwest::
 }
 
 impl Provider {
-    fn new(t: &Target, http: reqwest::Client) -> Self {
+    /// A provider for target `t`, reading its key from the environment now (never
+    /// again). The gateway gives the primary and the shadow separate HTTP clients so a
+    /// slow shadow can never hold the primary's connections.
+    pub fn new(t: &Target, http: reqwest::Client) -> Self {
         let key = t
             .key_env
             .as_deref()

@@ -11,7 +11,7 @@ pub mod openai;
 pub mod simulated;
 mod stream;
 
-pub use client::{Prepared, Provider, build_providers, http_client};
+pub use client::{Prepared, Provider, http_client};
 pub use stream::{ChunkStream, StreamSummary, collect, is_usage_chunk};
 
 use serde_json::{Map, Value};

@@ -121,11 +121,11 @@ pub async fn complete(
     let prompt_hash = fnv(prompt.as_bytes(), 0);
     let target_hash = fnv(target_id.as_bytes(), prompt_hash);
     let jitter = if sim.jitter_ms > 0 {
-        target_hash % (sim.jitter_ms + 1)
+        target_hash % sim.jitter_ms.saturating_add(1)
     } else {
         0
     };
-    tokio::time::sleep(Duration::from_millis(sim.latency_ms + jitter)).await;
+    tokio::time::sleep(Duration::from_millis(sim.latency_ms.saturating_add(jitter))).await;
 
     // The failure draw depends on the prompt and target only, so a test can predict it.
     if sim.fail_rate > 0.0 && ((target_hash >> 11) % 10_000) as f64 / 10_000.0 < sim.fail_rate {
@@ -179,7 +179,8 @@ fn generate(prompt: &str, prompt_hash: u64, target_hash: u64, tokens: u64) -> St
     let mut shared = Rng(prompt_hash);
     let mut own = Rng(target_hash);
     // Each target answers at its own length: ±25% around the configured size.
-    let n = (tokens.max(1) * (75 + own.below(51)) / 100).max(1);
+    // Capped: a simulator answer never needs more than 100k words.
+    let n = (tokens.clamp(1, 100_000) * (75 + own.below(51)) / 100).max(1);
     let mut words = Vec::with_capacity(n as usize);
     for i in 0..n {
         let from_shared = own.below(100) < 70;
