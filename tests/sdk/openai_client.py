@@ -1,0 +1,53 @@
+"""Drives kt with the official OpenAI Python SDK and prints what the SDK saw as JSON.
+
+Usage: python openai_client.py BASE_URL
+Each check catches its own exception so one failure does not hide the others.
+"""
+import json
+import sys
+
+import openai
+
+base = sys.argv[1]
+client = openai.OpenAI(base_url=base, api_key="sk-unused-by-kt-tests", max_retries=0)
+msgs = [{"role": "user", "content": "case:ok"}]
+out = {}
+
+try:
+    r = client.chat.completions.create(model="gpt-4o-mini", messages=msgs)
+    out["plain"] = {"text": r.choices[0].message.content, "finish": r.choices[0].finish_reason,
+                    "completion_tokens": r.usage.completion_tokens if r.usage else None}
+except Exception as e:  # noqa: BLE001
+    out["plain"] = {"exception": type(e).__name__, "message": str(e)}
+
+def stream(**kw):
+    try:
+        text, finish, usage, roles, chunks = "", None, None, [], 0
+        for chunk in client.chat.completions.create(model="gpt-4o-mini", messages=kw.pop("messages", msgs),
+                                                    stream=True, **kw):
+            chunks += 1
+            if chunk.usage is not None:
+                usage = chunk.usage.completion_tokens
+            for c in chunk.choices:
+                if c.delta.role:
+                    roles.append(c.delta.role)
+                text += c.delta.content or ""
+                finish = c.finish_reason or finish
+        return {"text": text, "finish": finish, "usage": usage, "roles": roles, "chunks": chunks}
+    except Exception as e:  # noqa: BLE001
+        return {"exception": type(e).__name__, "message": str(e)}
+
+out["stream"] = stream()
+out["stream_usage"] = stream(stream_options={"include_usage": True})
+out["stream_midway_error"] = stream(messages=[{"role": "user", "content": "case:midway"}])
+
+for case in ["case:429", "case:400"]:
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": case}])
+        out[case] = {"exception": None}
+    except openai.APIStatusError as e:
+        out[case] = {"exception": type(e).__name__, "status": e.status_code}
+    except Exception as e:  # noqa: BLE001
+        out[case] = {"exception": type(e).__name__, "message": str(e)}
+
+print(json.dumps(out))

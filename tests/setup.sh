@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what kt's test suite needs besides cargo: jq (the tutorial's Step 6 program
+# runs verbatim) and a Python venv with the official OpenAI SDK (tests/sdk.rs drives kt
+# through it). Idempotent; run it before `cargo test` (the README's test command does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v jq >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq jq
+fi
+
+venv=target/sdk-venv
+if ! "$venv/bin/python" -c 'import openai' >/dev/null 2>&1; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/sdk/requirements.txt
+fi
