@@ -5,7 +5,7 @@ SELECT 'shadow' AS side, s.shadow_target AS target, s.status, s.error_class, s.h
        COUNT(*) AS count, MAX(s.error_message) AS example_message
 FROM shadow_results s
 JOIN requests r ON r.id = s.request_id
-WHERE s.status <> 'success' AND r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
+WHERE s.status <> 'success' AND s.kind = 'shadow' AND r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
 GROUP BY s.shadow_target, s.status, s.error_class, s.http_status
 UNION ALL
 SELECT 'primary' AS side, target, status, error_class, http_status,

@@ -215,6 +215,10 @@ pub struct Mirror {
     /// `max_in_flight`: shadows running at once; past it a request is not mirrored and its
     /// event records `dropped`. Default 256.
     pub max_in_flight: usize,
+    /// `noise_floor_rate`: fraction in [0, 1] of mirrored requests for which the primary
+    /// is asked a second time (off the request path), so the report can show how much
+    /// the primary disagrees with itself. Default 0.
+    pub noise_floor_rate: f64,
 }
 
 impl Mirror {

@@ -67,6 +67,7 @@ mod tests {
             compare_metrics: vec![CompareMetric::Latency],
             timeout_ms: 1000,
             max_in_flight: 1,
+            noise_floor_rate: 0.0,
         }
     }
 

@@ -6,7 +6,7 @@ use super::{Ctx, Fields, index, join, suggest};
 use crate::config::node::{Node, SNode};
 use crate::config::{CompareMetric, Mirror};
 
-const MIRROR_KEYS: [&str; 10] = [
+const MIRROR_KEYS: [&str; 11] = [
     "enabled",
     "primary",
     "shadow",
@@ -17,6 +17,7 @@ const MIRROR_KEYS: [&str; 10] = [
     "compare_metrics",
     "timeout_ms",
     "max_in_flight",
+    "noise_floor_rate",
 ];
 
 /// Checks the block; `None` when it is disabled or invalid (an error was then reported).
@@ -64,6 +65,8 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
         ),
     };
     let timeout_ms = cx.int_or(&f.child("timeout_ms"), f.get("timeout_ms"), 1, 60_000);
+    let noise_floor_rate =
+        cx.fraction_or(&f.child("noise_floor_rate"), f.get("noise_floor_rate"), 0.0);
     let max_in_flight = cx
         .int_or(&f.child("max_in_flight"), f.get("max_in_flight"), 1, 256)
         .and_then(|v| usize::try_from(v).ok());
@@ -81,6 +84,7 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
         compare_metrics: compare_metrics?,
         timeout_ms: timeout_ms?,
         max_in_flight: max_in_flight?,
+        noise_floor_rate: noise_floor_rate?,
     })
 }
 
