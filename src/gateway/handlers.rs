@@ -14,12 +14,11 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use tokio::sync::oneshot;
 
 use super::errors::ApiError;
 use super::state::AppState;
 use super::stream::{Relay, stream_flags};
-use crate::mirror::{self, Decision, PrimaryOutcome, ShadowJob};
+use crate::mirror::{self, Background, Decision, Mirrored, Mirroring, PrimaryOutcome};
 use crate::policy::PolicyFinding;
 use crate::providers::prompt_text;
 use crate::store::{RequestRow, now_stamp};
@@ -194,6 +193,16 @@ async fn proxy(
     }
     let (is_stream, include_usage) = stream_flags(&req);
     row.stream = is_stream;
+    row.has_tools = req
+        .get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|t| !t.is_empty());
+    row.json_mode = matches!(
+        req.get("response_format")
+            .and_then(|r| r.get("type"))
+            .and_then(Value::as_str),
+        Some("json_object" | "json_schema")
+    );
 
     if state.filter.has_blocking() {
         let blocked = state.filter.blocking_findings(&prompt_text(&req));
@@ -226,36 +235,34 @@ async fn proxy(
 
     let decision = mirror::decide(state.config.mirror.as_ref(), &model, fastrand::f64());
     row.mirror_state = decision.state().to_string();
-    let mut primary_tx = None;
-    let mut shadow_handle = None;
+    let mut mirroring = Mirroring::default();
     if let (Decision::Mirror { shadow_model }, Some(m), Some(shadow)) = (
         &decision,
         state.config.mirror.as_ref(),
         state.shadow.as_ref(),
     ) {
-        match state.mirror_slots.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let (tx, rx) = oneshot::channel();
-                primary_tx = Some(tx);
+        let mirrored = Mirrored {
+            id: &row.id,
+            body: &req,
+            primary_model: &model,
+            shadow_model,
+            stream: is_stream,
+            has_tools: row.has_tools,
+            json_mode: row.json_mode,
+        };
+        let bg = Background {
+            tracker: &state.tracker,
+            slots: &state.mirror_slots,
+            sink: &state.sink,
+            cancel: &state.cancel,
+        };
+        match mirror::launch(m, shadow, state.noise.as_ref(), &mirrored, &bg) {
+            Some(started) => {
+                mirroring = started;
                 row.shadow_target = Some(shadow.id.clone());
                 row.shadow_model = Some(shadow_model.clone());
-                let job = ShadowJob {
-                    request_id: row.id.clone(),
-                    provider: shadow.clone(),
-                    request: req.clone(),
-                    model: shadow_model.clone(),
-                    stream: is_stream,
-                    timeout: Duration::from_millis(m.timeout_ms),
-                    metrics: m.compare_metrics.clone(),
-                    log_text: m.log_shadow_response,
-                    primary: rx,
-                    sink: state.sink.clone(),
-                    cancel: state.cancel.clone(),
-                    permit,
-                };
-                shadow_handle = Some(state.tracker.spawn(mirror::run_shadow(job)));
             }
-            Err(_) => {
+            None => {
                 // Every slot is taken: skip the shadow rather than queue it, so a slow
                 // shadow can never build up work or memory behind the caller.
                 row.mirror_state = "dropped".into();
@@ -263,6 +270,15 @@ async fn proxy(
             }
         }
     }
+    let wait_for_shadow = match (&state.config.mirror, mirroring.shadow.take()) {
+        // `async: false`: hold the answer until the shadow is recorded, bounded by the
+        // shadow timeout plus a margin for the comparison.
+        (Some(m), Some(h)) if !m.asynchronous => Some((
+            h,
+            Duration::from_millis(m.timeout_ms) + Duration::from_secs(1),
+        )),
+        _ => None,
+    };
 
     let upstream_started = Instant::now();
     if is_stream {
@@ -271,18 +287,9 @@ async fn proxy(
             Err(e) => {
                 // Failed before the first byte: a normal error response.
                 row.upstream_latency_ms = Some(elapsed_ms(upstream_started));
-                if let Some(tx) = primary_tx {
-                    let _ = tx.send(PrimaryOutcome::failed(elapsed_ms(upstream_started)));
-                }
+                mirroring.resolve(&PrimaryOutcome::failed(elapsed_ms(upstream_started)));
                 return Err(ApiError::from_upstream(&state.primary.id, &e));
             }
-        };
-        let wait_for_shadow = match (shadow_handle, state.config.mirror.as_ref()) {
-            (Some(h), Some(m)) if !m.asynchronous => Some((
-                h,
-                Duration::from_millis(m.timeout_ms) + Duration::from_secs(1),
-            )),
-            _ => None,
         };
         return Ok(Proxied::Stream(Box::new(Relay {
             state: state.clone(),
@@ -292,7 +299,7 @@ async fn proxy(
             include_usage,
             started,
             upstream_started,
-            primary_tx,
+            mirroring,
             wait_for_shadow,
         })));
     }
@@ -308,7 +315,7 @@ async fn proxy(
     let outcome = match &result {
         Ok(c) => PrimaryOutcome {
             ok: true,
-            text: if primary_tx.is_some() {
+            text: if mirroring.wants_outcome() {
                 c.text.clone()
             } else {
                 String::new()
@@ -316,19 +323,12 @@ async fn proxy(
             latency_ms: upstream_ms,
             output_tokens: c.output_tokens,
             ttft_ms: None,
+            tool_calls: c.tool_calls.clone(),
         },
         Err(_) => PrimaryOutcome::failed(upstream_ms),
     };
-    if let Some(tx) = primary_tx {
-        // The shadow task may already have given up (shutdown); nothing to do then.
-        let _ = tx.send(outcome);
-    }
-    if let (Some(handle), Some(m)) = (shadow_handle, state.config.mirror.as_ref())
-        && !m.asynchronous
-    {
-        // `async: false`: hold the answer until the shadow is recorded, bounded by the
-        // shadow timeout plus a margin for the comparison.
-        let bound = Duration::from_millis(m.timeout_ms) + Duration::from_secs(1);
+    mirroring.resolve(&outcome);
+    if let Some((handle, bound)) = wait_for_shadow {
         let _ = tokio::time::timeout(bound, handle).await;
     }
 
@@ -336,10 +336,13 @@ async fn proxy(
     row.input_tokens = completion.input_tokens;
     row.output_tokens = completion.output_tokens;
     row.finish_reason = completion.finish_reason.clone();
+    row.answer_chars = Some(completion.text.chars().count() as u64);
+    row.tool_calls = completion.tool_calls.clone();
     if log_text {
         row.response_text = Some(completion.text.clone());
     }
-    if !state.filter.is_empty() {
+    if !state.filter.is_empty() || row.json_mode {
+        // Off the path: the flag scan and the JSON-validity check read the answer text.
         scan.response_text = Some(completion.text);
     }
     Ok(Proxied::Answer(completion.body))
@@ -410,6 +413,9 @@ pub(super) fn record(state: &AppState, mut row: RequestRow, scan: Scan) {
     }
     if let Some(text) = &scan.response_text {
         findings.extend(state.filter.flag_findings(text, "response"));
+    }
+    if row.json_mode && row.status == "success" {
+        row.json_valid = scan.response_text.as_deref().map(mirror::is_json);
     }
     row.policy_findings = serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into());
     state.sink.request(row);

@@ -26,6 +26,8 @@ pub struct Inner {
     pub primary: Arc<Provider>,
     /// The shadow target, on its own HTTP client, when mirroring is on.
     pub shadow: Option<Arc<Provider>>,
+    /// The primary target again, on the background client, for noise-floor calls.
+    pub noise: Option<Arc<Provider>>,
     pub filter: ContentFilter,
     pub sink: EventSink,
     /// Shadow calls and event recording; the gateway waits for it at shutdown.
@@ -66,17 +68,17 @@ impl AppState {
             primary_target,
             http_client(primary_target.connect_timeout_ms)?,
         ));
-        let shadow = match config
-            .mirror
-            .as_ref()
-            .and_then(|m| config.target(&m.shadow))
+        let (mut shadow, mut noise) = (None, None);
+        if let Some(m) = &config.mirror
+            && let Some(t) = config.target(&m.shadow)
         {
-            Some(t) => Some(Arc::new(Provider::new(
-                t,
-                http_client(t.connect_timeout_ms)?,
-            ))),
-            None => None,
-        };
+            // Background calls share a client of their own, never the primary's pool.
+            let background_http = http_client(t.connect_timeout_ms)?;
+            shadow = Some(Arc::new(Provider::new(t, background_http.clone())));
+            if m.noise_floor_rate > 0.0 {
+                noise = Some(Arc::new(Provider::new(primary_target, background_http)));
+            }
+        }
         // Semaphore::new panics past MAX_PERMITS; no real cap comes near it.
         let slots = config
             .mirror
@@ -88,6 +90,7 @@ impl AppState {
             config,
             primary,
             shadow,
+            noise,
             sink,
             tracker: TaskTracker::new(),
             cancel: CancellationToken::new(),

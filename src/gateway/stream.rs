@@ -11,13 +11,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::errors::ApiError;
 use super::handlers::{Scan, record};
 use super::state::AppState;
-use crate::mirror::PrimaryOutcome;
+use crate::mirror::{Mirroring, PrimaryOutcome};
 use crate::providers::{ChunkStream, StreamSummary, UpstreamError, is_usage_chunk};
 use crate::store::RequestRow;
 
@@ -32,7 +31,8 @@ pub struct Relay {
     /// When the request arrived, and when the upstream request was sent.
     pub started: Instant,
     pub upstream_started: Instant,
-    pub primary_tx: Option<oneshot::Sender<PrimaryOutcome>>,
+    /// The shadow and noise-floor tasks waiting for the primary's outcome.
+    pub mirroring: Mirroring,
     /// `async: false`: the shadow to wait for (bounded) before `data: [DONE]`.
     pub wait_for_shadow: Option<(JoinHandle<()>, Duration)>,
 }
@@ -45,7 +45,7 @@ struct Guard {
     summary: StreamSummary,
     started: Instant,
     upstream_started: Instant,
-    primary_tx: Option<oneshot::Sender<PrimaryOutcome>>,
+    mirroring: Mirroring,
 }
 
 impl Guard {
@@ -98,17 +98,18 @@ impl Guard {
     }
 
     fn close(&mut self, mut row: RequestRow, summary: StreamSummary, ok: bool) {
-        if let Some(tx) = self.primary_tx.take() {
-            let _ = tx.send(PrimaryOutcome {
-                ok,
-                text: summary.text.clone(),
-                latency_ms: row.upstream_latency_ms.unwrap_or(0),
-                output_tokens: row.output_tokens,
-                ttft_ms: row.ttft_ms,
-            });
-        }
+        row.answer_chars = Some(summary.text.chars().count() as u64);
+        row.tool_calls = summary.tool_calls();
+        self.mirroring.resolve(&PrimaryOutcome {
+            ok,
+            text: summary.text.clone(),
+            latency_ms: row.upstream_latency_ms.unwrap_or(0),
+            output_tokens: row.output_tokens,
+            ttft_ms: row.ttft_ms,
+            tool_calls: row.tool_calls.clone(),
+        });
         let mut scan = self.scan.take().unwrap_or_default();
-        if scan.request.is_some() {
+        if scan.request.is_some() || row.json_mode {
             scan.response_text = Some(summary.text.clone());
         }
         if self
@@ -152,7 +153,7 @@ impl Relay {
             summary: StreamSummary::default(),
             started: self.started,
             upstream_started: self.upstream_started,
-            primary_tx: self.primary_tx,
+            mirroring: self.mirroring,
         };
         let include_usage = self.include_usage;
         let init = (self.upstream, guard, self.wait_for_shadow, Phase::Streaming);
@@ -191,15 +192,14 @@ impl Relay {
                             if let Some((handle, bound)) = wait.take() {
                                 // Release the primary's outcome first: the shadow waits for it.
                                 let summary = guard.summary.clone();
-                                if let Some(tx) = guard.primary_tx.take() {
-                                    let _ = tx.send(PrimaryOutcome {
-                                        ok: true,
-                                        text: summary.text,
-                                        latency_ms: elapsed_ms(guard.upstream_started),
-                                        output_tokens: summary.output_tokens,
-                                        ttft_ms: summary.ttft_ms,
-                                    });
-                                }
+                                guard.mirroring.resolve(&PrimaryOutcome {
+                                    ok: true,
+                                    latency_ms: elapsed_ms(guard.upstream_started),
+                                    output_tokens: summary.output_tokens,
+                                    ttft_ms: summary.ttft_ms,
+                                    tool_calls: summary.tool_calls(),
+                                    text: summary.text,
+                                });
                                 let _ = tokio::time::timeout(bound, handle).await;
                             }
                             guard.finish(Ok(()));

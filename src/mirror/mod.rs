@@ -2,9 +2,11 @@
 //! in-flight cap), running the shadow call off the request path, and comparing answers.
 
 pub mod compare;
+mod dispatch;
 mod shadow;
 
-pub use shadow::{PrimaryOutcome, ShadowJob, run_shadow};
+pub use dispatch::{Background, Mirrored, Mirroring, launch};
+pub use shadow::{PrimaryOutcome, ShadowKind, is_json};
 
 use crate::config::Mirror;
 

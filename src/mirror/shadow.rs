@@ -24,6 +24,8 @@ pub struct PrimaryOutcome {
     pub output_tokens: Option<u64>,
     /// Time to first token, for streamed answers.
     pub ttft_ms: Option<u64>,
+    /// Canonical tool calls of the answer (see `providers::canonical_tool_calls`).
+    pub tool_calls: Option<String>,
 }
 
 impl PrimaryOutcome {
@@ -35,12 +37,33 @@ impl PrimaryOutcome {
             latency_ms,
             output_tokens: None,
             ttft_ms: None,
+            tool_calls: None,
+        }
+    }
+}
+
+/// Which comparison a background call makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShadowKind {
+    /// The mirror's shadow target.
+    Shadow,
+    /// The primary asked a second time (`noise_floor_rate`).
+    NoiseFloor,
+}
+
+impl ShadowKind {
+    /// The `shadow_results.kind` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shadow => "shadow",
+            Self::NoiseFloor => "noise_floor",
         }
     }
 }
 
 /// Everything one shadow call needs; built by the gateway when a request is mirrored.
 pub struct ShadowJob {
+    pub kind: ShadowKind,
     pub request_id: String,
     pub provider: Arc<Provider>,
     /// The caller's request body (the shadow's own copy).
@@ -49,6 +72,10 @@ pub struct ShadowJob {
     pub model: String,
     /// The caller streamed: the shadow streams too, so its time to first token is measured.
     pub stream: bool,
+    /// The request offered tools: record whether both sides called the same ones.
+    pub has_tools: bool,
+    /// The request asked for JSON: record whether the answer parses.
+    pub json_mode: bool,
     pub timeout: Duration,
     pub metrics: Vec<CompareMetric>,
     pub log_text: bool,
@@ -64,11 +91,14 @@ pub struct ShadowJob {
 /// Runs the shadow call and queues its row. Returns once the row is handed to the writer.
 pub async fn run_shadow(job: ShadowJob) {
     let ShadowJob {
+        kind,
         request_id,
         provider,
         request,
         model,
         stream,
+        has_tools,
+        json_mode,
         timeout,
         metrics,
         log_text,
@@ -99,28 +129,40 @@ pub async fn run_shadow(job: ShadowJob) {
         p = primary => p.ok(),
         () = cancel.cancelled() => None,
     };
-    let row = shadow_row(
+    let call = CallInfo {
+        kind,
         stream,
-        &request_id,
-        &provider,
-        &model,
+        has_tools,
+        json_mode,
+        request_id: &request_id,
+        provider: &provider,
+        model: &model,
         latency_ms,
+    };
+    sink.shadow(shadow_row(
+        &call,
         result,
         primary.as_ref(),
         &metrics,
         log_text,
-    );
-    sink.shadow(row);
+    ));
     drop(permit);
 }
 
-#[allow(clippy::too_many_arguments)]
-fn shadow_row(
+/// The facts about one finished background call that go into its row.
+struct CallInfo<'a> {
+    kind: ShadowKind,
     stream: bool,
-    request_id: &str,
-    provider: &Provider,
-    model: &str,
+    has_tools: bool,
+    json_mode: bool,
+    request_id: &'a str,
+    provider: &'a Provider,
+    model: &'a str,
     latency_ms: u64,
+}
+
+fn shadow_row(
+    call: &CallInfo<'_>,
     result: Result<(Completion, Option<u64>), UpstreamError>,
     primary: Option<&PrimaryOutcome>,
     metrics: &[CompareMetric],
@@ -128,13 +170,14 @@ fn shadow_row(
 ) -> ShadowRow {
     let (ts, _) = now_stamp();
     let mut row = ShadowRow {
-        request_id: request_id.to_string(),
-        shadow_target: provider.id.clone(),
+        request_id: call.request_id.to_string(),
+        shadow_target: call.provider.id.clone(),
+        kind: call.kind.as_str().to_string(),
         ts,
-        provider: provider.kind.as_str().to_string(),
-        model: model.to_string(),
-        latency_ms,
-        stream,
+        provider: call.provider.kind.as_str().to_string(),
+        model: call.model.to_string(),
+        latency_ms: call.latency_ms,
+        stream: call.stream,
         ..ShadowRow::default()
     };
     match result {
@@ -145,9 +188,15 @@ fn shadow_row(
             row.input_tokens = c.input_tokens;
             row.output_tokens = c.output_tokens;
             row.finish_reason = c.finish_reason.clone();
+            row.answer_chars = Some(c.text.chars().count() as u64);
+            row.json_valid = call.json_mode.then(|| is_json(&c.text));
             if let Some(p) = primary.filter(|p| p.ok) {
                 compare(&mut row, &c, p, metrics);
+                if call.has_tools {
+                    row.tool_calls_agree = Some(p.tool_calls == c.tool_calls);
+                }
             }
+            row.tool_calls = c.tool_calls.clone();
             if log_text {
                 row.response_text = Some(c.text);
             }
@@ -223,6 +272,11 @@ async fn shadow_stream(
             u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         )),
     }
+}
+
+/// Whether a JSON-mode answer is valid JSON (surrounding whitespace allowed).
+pub fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text.trim()).is_ok()
 }
 
 /// `shadow - primary`, or None when it does not fit an i64 (only nonsense inputs).

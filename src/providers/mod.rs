@@ -29,6 +29,8 @@ pub struct Completion {
     pub output_tokens: Option<u64>,
     /// `finish_reason` of the first choice.
     pub finish_reason: Option<String>,
+    /// The first choice's tool calls in canonical form (see [`canonical_tool_calls`]).
+    pub tool_calls: Option<String>,
 }
 
 impl Completion {
@@ -51,7 +53,25 @@ impl Completion {
             .map(str::to_string);
         let usage = body.get("usage");
         let count = |k: &str| usage.and_then(|u| u.get(k)).and_then(token_count);
+        let tool_calls = first
+            .and_then(|c| c.get("message"))
+            .and_then(|m| m.get("tool_calls"))
+            .and_then(Value::as_array)
+            .and_then(|calls| {
+                canonical_tool_calls(calls.iter().map(|c| {
+                    let f = c.get("function");
+                    (
+                        f.and_then(|f| f.get("name"))
+                            .and_then(Value::as_str)
+                            .unwrap_or_default(),
+                        f.and_then(|f| f.get("arguments"))
+                            .and_then(Value::as_str)
+                            .unwrap_or_default(),
+                    )
+                }))
+            });
         Ok(Self {
+            tool_calls,
             input_tokens: count("prompt_tokens"),
             output_tokens: count("completion_tokens"),
             text,
@@ -86,6 +106,41 @@ pub fn prompt_text(req: &Map<String, Value>) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Tool calls as one comparable string: `[{"arguments":…,"name":…}]` with the arguments
+/// parsed and every object's keys sorted, so two answers that call the same tools with the
+/// same arguments compare equal however each model spaced or ordered its JSON. Arguments
+/// that are not JSON are kept as their string. `None` when there are no calls.
+pub fn canonical_tool_calls<'a>(calls: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    let list: Vec<Value> = calls
+        .map(|(name, args)| {
+            let args = serde_json::from_str::<Value>(args)
+                .map_or_else(|_| Value::String(args.to_string()), |v| sorted(&v));
+            serde_json::json!({"arguments": args, "name": name})
+        })
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    serde_json::to_string(&sorted(&Value::Array(list))).ok()
+}
+
+/// A copy of `v` with every object's keys in sorted order.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 /// A token count as an upstream reported it; values SQLite cannot store (above
@@ -231,6 +286,26 @@ mod tests {
             "bad key [REDACTED] ([REDACTED])"
         );
         assert_eq!(redact("abc", &["ab"]), "abc");
+    }
+
+    // Proves tool calls compare equal across key order and spacing, and differ by argument.
+    #[test]
+    fn canonical_tool_calls_ignore_formatting() {
+        let a = canonical_tool_calls(
+            [("get_weather", r#"{"city": "Paris", "unit": "c"}"#)].into_iter(),
+        );
+        let b =
+            canonical_tool_calls([("get_weather", r#"{"unit":"c","city":"Paris"}"#)].into_iter());
+        let c =
+            canonical_tool_calls([("get_weather", r#"{"unit":"c","city":"Rome"}"#)].into_iter());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(canonical_tool_calls(std::iter::empty()), None);
+        assert!(
+            canonical_tool_calls([("f", "not json")].into_iter())
+                .unwrap()
+                .contains("not json")
+        );
     }
 
     // Proves token counts SQLite cannot store are treated as absent (review B1).

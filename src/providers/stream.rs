@@ -28,6 +28,8 @@ pub struct StreamSummary {
     /// Time from sending the request to the first chunk carrying content or a tool call.
     pub ttft_ms: Option<u64>,
     pub chunks: u64,
+    /// Tool-call fragments by index: name, concatenated arguments.
+    pub tools: Vec<(String, String)>,
 }
 
 impl StreamSummary {
@@ -54,6 +56,28 @@ impl StreamSummary {
                 self.ttft_ms = Some(elapsed_ms(started));
             }
             self.text.push_str(content);
+            for call in delta
+                .and_then(|d| d.get("tool_calls"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let i = call.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+                // Indexes come in order; anything wildly out of range is ignored, not allocated.
+                if i > self.tools.len() || i > 128 {
+                    continue;
+                }
+                if i == self.tools.len() {
+                    self.tools.push((String::new(), String::new()));
+                }
+                let f = call.get("function");
+                if let Some(name) = f.and_then(|f| f.get("name")).and_then(Value::as_str) {
+                    self.tools[i].0.push_str(name);
+                }
+                if let Some(args) = f.and_then(|f| f.get("arguments")).and_then(Value::as_str) {
+                    self.tools[i].1.push_str(args);
+                }
+            }
             if let Some(r) = choice.get("finish_reason").and_then(Value::as_str) {
                 self.finish_reason = Some(r.to_string());
             }
@@ -70,9 +94,15 @@ impl StreamSummary {
         }
     }
 
+    /// The assembled tool calls in canonical form.
+    pub fn tool_calls(&self) -> Option<String> {
+        super::canonical_tool_calls(self.tools.iter().map(|(n, a)| (n.as_str(), a.as_str())))
+    }
+
     /// The summary as a completion (the shadow compares it like a non-streamed answer).
     pub fn into_completion(self) -> Completion {
         Completion {
+            tool_calls: self.tool_calls(),
             body: Map::new(),
             text: self.text,
             input_tokens: self.input_tokens,
@@ -275,6 +305,7 @@ mod tests {
             input_tokens: Some(7),
             output_tokens: Some(6),
             finish_reason: Some("stop".into()),
+            tool_calls: None,
         };
         let chunks = chunks_of(&c, "m", 1);
         assert_eq!(chunks.len(), 1 + 2 + 1 + 1);

@@ -24,6 +24,12 @@ pub struct RequestRow {
     pub stream: bool,
     /// Time to the first content chunk (streams only).
     pub ttft_ms: Option<u64>,
+    pub has_tools: bool,
+    pub json_mode: bool,
+    pub answer_chars: Option<u64>,
+    /// Canonical JSON of the answer's tool calls.
+    pub tool_calls: Option<String>,
+    pub json_valid: Option<bool>,
     pub shadow_target: Option<String>,
     pub shadow_model: Option<String>,
     /// JSON array text.
@@ -44,6 +50,12 @@ pub struct ShadowRow {
     pub stream: bool,
     pub ttft_ms: Option<u64>,
     pub ttft_diff_ms: Option<i64>,
+    /// `shadow` or `noise_floor`.
+    pub kind: String,
+    pub answer_chars: Option<u64>,
+    pub tool_calls: Option<String>,
+    pub json_valid: Option<bool>,
+    pub tool_calls_agree: Option<bool>,
     pub latency_ms: u64,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
@@ -82,6 +94,11 @@ impl RequestRow {
             ":response_text": self.response_text,
             ":stream": self.stream,
             ":ttft_ms": self.ttft_ms,
+            ":has_tools": self.has_tools,
+            ":json_mode": self.json_mode,
+            ":answer_chars": self.answer_chars,
+            ":tool_calls": self.tool_calls,
+            ":json_valid": self.json_valid,
         })
         .map(|_| ())
     }
@@ -111,6 +128,11 @@ impl ShadowRow {
             ":stream": self.stream,
             ":ttft_ms": self.ttft_ms,
             ":ttft_diff_ms": self.ttft_diff_ms,
+            ":kind": self.kind,
+            ":answer_chars": self.answer_chars,
+            ":tool_calls": self.tool_calls,
+            ":json_valid": self.json_valid,
+            ":tool_calls_agree": self.tool_calls_agree,
         })
         .map(|_| ())
     }
