@@ -83,9 +83,7 @@ impl Drop for Unanswered {
         row.error_message = Some("the caller disconnected before the answer was ready".into());
         self.state.answered.fetch_add(1, Ordering::Relaxed);
         let bg = self.state.clone();
-        self.state
-            .tracker
-            .spawn(async move { record(&bg, row, Scan::default()) });
+        self.state.tracker.spawn(record(bg, row, Scan::default()));
     }
 }
 
@@ -147,7 +145,7 @@ fn answer(
     }
     state.answered.fetch_add(1, Ordering::Relaxed);
     let bg = state.clone();
-    state.tracker.spawn(async move { record(&bg, row, scan) });
+    state.tracker.spawn(record(bg, row, scan));
     response
 }
 
@@ -406,7 +404,7 @@ fn parse_request(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
 }
 
 /// Runs the flagging scan and hands the request's row to the writer (background task).
-pub(super) fn record(state: &AppState, mut row: RequestRow, scan: Scan) {
+pub(super) async fn record(state: AppState, mut row: RequestRow, scan: Scan) {
     let mut findings = scan.blocked;
     if let Some(req) = &scan.request {
         findings.extend(state.filter.flag_findings(&prompt_text(req), "request"));
@@ -418,7 +416,7 @@ pub(super) fn record(state: &AppState, mut row: RequestRow, scan: Scan) {
         row.json_valid = scan.response_text.as_deref().map(mirror::is_json);
     }
     row.policy_findings = serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into());
-    state.sink.request(row);
+    state.sink.request(row).await;
 }
 
 /// `GET /healthz`: liveness plus the accounting counters.

@@ -123,9 +123,7 @@ impl Guard {
         }
         self.state.answered.fetch_add(1, Ordering::Relaxed);
         let bg = self.state.clone();
-        self.state
-            .tracker
-            .spawn(async move { record(&bg, row, scan) });
+        self.state.tracker.spawn(record(bg, row, scan));
     }
 }
 

@@ -145,7 +145,8 @@ pub async fn run_shadow(job: ShadowJob) {
         primary.as_ref(),
         &metrics,
         log_text,
-    ));
+    ))
+    .await;
     drop(permit);
 }
 

@@ -40,6 +40,9 @@ pub enum StoreError {
     },
 }
 
+/// Bytes the WAL file is truncated to after a checkpoint (`journal_size_limit`).
+pub const WAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
+
 /// The database used when neither `--db` nor `KT_DB` is given:
 /// `$XDG_DATA_HOME/kt/kt.db`, else `$HOME/.local/share/kt/kt.db`, else `./kt.db`.
 /// A per-user path (not the working directory) so every command finds the same file
@@ -81,6 +84,10 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open_err)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(open_err)?;
+    // An analyst's idle sqlite3 session must not let the WAL grow without bound: after
+    // each checkpoint (automatic every 1000 pages) the file is cut back to this size.
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
         .map_err(open_err)?;
     embedded::migrations::runner()
         .run(&mut conn)

@@ -15,8 +15,11 @@ use super::rows::{RequestRow, ShadowRow};
 /// Rows written per transaction at most: large enough to amortise the commit, small
 /// enough that a reader never waits long.
 const MAX_BATCH: usize = 512;
-/// Attempts for one batch before it is counted as dropped (database locked, disk full).
-const BATCH_ATTEMPTS: u32 = 5;
+/// How long a row waits for room in a full queue before it is dropped and counted: long
+/// enough to ride out a burst, short enough that background tasks never pile up.
+pub const QUEUE_WAIT: Duration = Duration::from_millis(50);
+/// Longest pause between retries of a batch the database cannot take right now.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// One row for the writer.
 #[derive(Debug)]
@@ -36,8 +39,10 @@ pub struct WriterStats {
     pub written: AtomicU64,
     /// Rows refused because the queue was full.
     pub dropped_queue_full: AtomicU64,
-    /// Rows lost because their batch failed every attempt.
+    /// Rows lost because the database refused them, or was still failing at shutdown.
     pub dropped_write_failed: AtomicU64,
+    /// Set at shutdown: a failing database is no longer waited for.
+    pub closing: std::sync::atomic::AtomicBool,
 }
 
 impl WriterStats {
@@ -55,18 +60,19 @@ pub struct EventSink {
 }
 
 impl EventSink {
-    /// Queues a request row; never waits. Returns false (and counts it) when the queue is full.
-    pub fn request(&self, row: RequestRow) -> bool {
-        self.offer(Record::Request(Box::new(row)))
+    /// Queues a request row. Never blocks a caller: it runs in a background task, waits
+    /// at most [`QUEUE_WAIT`] for room, then drops the row and counts it.
+    pub async fn request(&self, row: RequestRow) -> bool {
+        self.offer(Record::Request(Box::new(row))).await
     }
 
-    /// Queues a shadow row; never waits.
-    pub fn shadow(&self, row: ShadowRow) -> bool {
-        self.offer(Record::Shadow(Box::new(row)))
+    /// Queues a shadow row, like [`EventSink::request`].
+    pub async fn shadow(&self, row: ShadowRow) -> bool {
+        self.offer(Record::Shadow(Box::new(row))).await
     }
 
-    fn offer(&self, rec: Record) -> bool {
-        match self.tx.try_send(rec) {
+    async fn offer(&self, rec: Record) -> bool {
+        match self.tx.send_timeout(rec, QUEUE_WAIT).await {
             Ok(()) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
                 true
@@ -79,7 +85,10 @@ impl EventSink {
                 // Log the first drop of each thousand, not every one: a full queue under
                 // overload would otherwise flood the log it is trying to protect.
                 if n.is_multiple_of(1000) {
-                    tracing::warn!(dropped_total = n + 1, "event queue full: event dropped");
+                    tracing::warn!(
+                        dropped_total = n + 1,
+                        "event queue full (or closed): event dropped"
+                    );
                 }
                 false
             }
@@ -89,6 +98,8 @@ impl EventSink {
     /// Asks the writer to finish: it closes the queue, writes what is in it and exits.
     /// Waits at most `wait` for room in a full queue.
     pub async fn close(&self, wait: Duration) {
+        // From now on the writer stops retrying a failing database once it has tried.
+        self.stats.closing.store(true, Ordering::Relaxed);
         if tokio::time::timeout(wait, self.tx.send(Record::Close))
             .await
             .is_err()
@@ -130,6 +141,12 @@ pub fn spawn_writer(
     conn: Connection,
     capacity: usize,
 ) -> std::io::Result<(EventSink, WriterThread)> {
+    // The writer's own lock wait is short: a database held by someone else shows up as a
+    // failed attempt, logged once and retried with the batch held, instead of one long
+    // silent stall.
+    if let Err(e) = conn.busy_timeout(Duration::from_millis(250)) {
+        tracing::warn!(error = %e, "cannot set the writer's busy timeout");
+    }
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let stats = Arc::new(WriterStats::default());
     let thread_stats = stats.clone();
@@ -174,11 +191,18 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Record>, stats: &WriterStats
 
 fn write_with_retry(conn: &mut Connection, batch: &[Record], stats: &WriterStats) {
     let rows = batch.iter().filter(|r| !matches!(r, Record::Close)).count() as u64;
-    let mut delay = Duration::from_millis(50);
-    for attempt in 1..=BATCH_ATTEMPTS {
+    let mut delay = Duration::from_millis(20);
+    let mut failing_since: Option<std::time::Instant> = None;
+    loop {
         let err = match write_batch(conn, batch) {
             Ok(()) => {
                 stats.written.fetch_add(rows, Ordering::Relaxed);
+                if let Some(since) = failing_since {
+                    tracing::warn!(
+                        "event writes recovered after {:.1} s; no row of the held batch was lost",
+                        since.elapsed().as_secs_f64()
+                    );
+                }
                 return;
             }
             Err(e) => e,
@@ -189,27 +213,41 @@ fn write_with_retry(conn: &mut Connection, batch: &[Record], stats: &WriterStats
             write_rows_one_by_one(conn, batch, stats);
             return;
         }
-        if attempt == BATCH_ATTEMPTS {
+        if stats.closing.load(Ordering::Relaxed) && failing_since.is_some() {
             stats
                 .dropped_write_failed
                 .fetch_add(rows, Ordering::Relaxed);
-            tracing::error!(error = %err, rows, "event batch dropped after {BATCH_ATTEMPTS} attempts");
+            tracing::error!(error = %err, rows, "event batch dropped: the database was still failing at shutdown");
             return;
         }
-        if attempt == 1 {
-            tracing::warn!(error = %err, rows, "event batch write failed; retrying");
+        // Locked by an analyst, disk full, read-only: hold the batch and retry until the
+        // cause goes away. New rows wait in the bounded queue meanwhile (and are dropped,
+        // counted, once it is full); callers are answered throughout. One log line per
+        // burst, not per attempt.
+        if failing_since.is_none() {
+            failing_since = Some(std::time::Instant::now());
+            tracing::error!(error = %err, rows, "event writes failing; holding the batch and retrying (callers are still answered)");
         }
         std::thread::sleep(delay);
-        delay *= 2;
+        delay = (delay * 2).min(MAX_BACKOFF);
     }
 }
 
-/// Busy, locked, full or I/O errors may pass; anything else is about the rows themselves.
+/// Busy, locked, full, read-only or I/O errors may pass; anything else is about the rows
+/// themselves.
 fn is_transient(e: &rusqlite::Error) -> bool {
     use rusqlite::ErrorCode::*;
     matches!(
         e.sqlite_error_code(),
-        Some(DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | CannotOpen | OutOfMemory)
+        Some(
+            DatabaseBusy
+                | DatabaseLocked
+                | DiskFull
+                | SystemIoFailure
+                | CannotOpen
+                | OutOfMemory
+                | ReadOnly
+        )
     )
 }
 
@@ -328,13 +366,13 @@ mod tests {
         let conn = crate::store::open(&dir.path().join("w.db")).unwrap();
         let (sink, thread) = spawn_writer(conn, 16).unwrap();
         let RequestRowHolder(r) = RequestRowHolder::new("x");
-        assert!(sink.request(r));
+        assert!(sink.request(r).await);
         sink.close(Duration::from_secs(1)).await;
         tokio::task::spawn_blocking(move || thread.join())
             .await
             .unwrap();
         let RequestRowHolder(late) = RequestRowHolder::new("late");
-        assert!(!sink.request(late));
+        assert!(!sink.request(late).await);
         assert_eq!(sink.stats().written.load(Ordering::Relaxed), 1);
         assert_eq!(sink.stats().dropped(), 1);
     }
@@ -347,5 +385,137 @@ mod tests {
                 _ => unreachable!(),
             }
         }
+    }
+
+    fn big_request(id: usize) -> RequestRow {
+        match request(&format!("r{id}")) {
+            Record::Request(mut r) => {
+                r.response_text = Some("x".repeat(2048));
+                *r
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    fn count(path: &std::path::Path) -> i64 {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.query_row("SELECT COUNT(*) FROM requests", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    // Proves a database locked by someone else (an analyst's write transaction) delays
+    // rows but loses none: the writer holds the batch, retries, and resumes.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn locked_database_delays_but_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let (sink, thread) = spawn_writer(crate::store::open(&path).unwrap(), 1024).unwrap();
+        let analyst = rusqlite::Connection::open(&path).unwrap();
+        analyst.execute_batch("BEGIN IMMEDIATE").unwrap();
+        for i in 0..50 {
+            assert!(sink.request(big_request(i)).await);
+        }
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(
+            sink.stats().written.load(Ordering::Relaxed),
+            0,
+            "nothing can be written while locked"
+        );
+        analyst.execute_batch("COMMIT").unwrap();
+        sink.close(Duration::from_secs(1)).await;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .unwrap();
+        assert_eq!(count(&path), 50);
+        assert_eq!(sink.stats().dropped(), 0);
+    }
+
+    // Proves "database full" (SQLITE_FULL, simulated with max_page_count) is classed as a
+    // condition to wait out, not a bad row to drop.
+    #[test]
+    fn a_full_database_is_transient() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("w.db")).unwrap();
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "max_page_count", pages + 2)
+            .unwrap();
+        let mut err = None;
+        for i in 0..100 {
+            let r = big_request(i);
+            if let Err(e) = r.insert(&mut conn.prepare_cached(queries::INSERT_REQUEST.sql).unwrap())
+            {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = err.expect("the database never filled up");
+        assert!(is_transient(&err), "{err:?}");
+    }
+
+    // Proves the WAL stays bounded while an analyst's session is open on the file (idle
+    // between queries, as a sqlite3 shell is) and 20 MB of rows are written.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn wal_stays_bounded_with_an_open_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let (sink, thread) = spawn_writer(crate::store::open(&path).unwrap(), 20_000).unwrap();
+        let reader = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let wal = dir.path().join("w.db-wal");
+        let mut largest = 0;
+        for i in 0..10_000 {
+            assert!(sink.request(big_request(i)).await);
+            if i % 1000 == 999 {
+                // The analyst runs a query now and then.
+                let _: i64 = reader
+                    .query_row("SELECT COUNT(*) FROM requests", [], |r| r.get(0))
+                    .unwrap();
+                largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+            }
+        }
+        assert!(
+            largest < 2 * crate::store::WAL_SIZE_LIMIT as u64,
+            "WAL grew to {largest} bytes"
+        );
+
+        // A reader that holds a snapshot pins the WAL, which must then grow; once it lets
+        // go, the next checkpoint cuts the file back (journal_size_limit).
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT COUNT(*) FROM requests", [], |r| r.get(0))
+            .unwrap();
+        for i in 10_000..20_000 {
+            assert!(sink.request(big_request(i)).await);
+        }
+        let pinned = wait_for_wal(&wal, |n| n > crate::store::WAL_SIZE_LIMIT as u64).await;
+        reader.execute_batch("COMMIT").unwrap();
+        for i in 20_000..23_000 {
+            assert!(sink.request(big_request(i)).await);
+        }
+        let after = wait_for_wal(&wal, |n| n <= crate::store::WAL_SIZE_LIMIT as u64).await;
+        assert!(pinned > after, "pinned {pinned}, after {after}");
+        sink.close(Duration::from_secs(5)).await;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .unwrap();
+        assert_eq!(count(&path), 23_000);
+    }
+
+    /// Polls the WAL size until `ok` holds (the writer works in the background), up to 10 s.
+    async fn wait_for_wal(wal: &std::path::Path, ok: impl Fn(u64) -> bool) -> u64 {
+        let mut size = 0;
+        for _ in 0..200 {
+            size = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
+            if ok(size) {
+                return size;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("WAL size condition never held (last {size} bytes)");
     }
 }
