@@ -360,6 +360,16 @@ fn parse_request(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
             None,
         ));
     };
+    // Upstream hosts come only from kt's config; a client that tries to pick one (the
+    // way some gateways let `api_base` redirect a call, and leak the key with it) is told so.
+    for field in ["api_base", "base_url", "api_key", "api_version"] {
+        if req.contains_key(field) {
+            return Err(ApiError::bad_request(
+                format!("`{field}` is not accepted: upstream hosts and keys come only from kt's config"),
+                Some(field),
+            ));
+        }
+    }
     match req.get("model") {
         Some(Value::String(m)) if !m.is_empty() => {}
         Some(_) => {

@@ -74,9 +74,13 @@ impl AppState {
         {
             // Background calls share a client of their own, never the primary's pool.
             let background_http = http_client(t.connect_timeout_ms)?;
-            shadow = Some(Arc::new(Provider::new(t, background_http.clone())));
+            shadow = Some(Arc::new(
+                Provider::new(t, background_http.clone()).for_background(),
+            ));
             if m.noise_floor_rate > 0.0 {
-                noise = Some(Arc::new(Provider::new(primary_target, background_http)));
+                noise = Some(Arc::new(
+                    Provider::new(primary_target, background_http).for_background(),
+                ));
             }
         }
         // Semaphore::new panics past MAX_PERMITS; no real cap comes near it.

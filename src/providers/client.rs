@@ -45,6 +45,9 @@ pub struct Provider {
     default_max_tokens: u64,
     simulate: Simulate,
     http: reqwest::Client,
+    /// Background (shadow and noise-floor) calls carry `x-kt-shadow: 1`, so upstream
+    /// logs and rate-limit dashboards can tell mirrored traffic apart.
+    background: bool,
 }
 
 /// The HTTP client for upstream calls: no redirects (an upstream redirect is a
@@ -79,7 +82,24 @@ impl Provider {
             default_max_tokens: t.default_max_tokens,
             simulate: t.simulate.clone(),
             http,
+            background: false,
         }
+    }
+
+    /// The same target for background calls: requests carry the `x-kt-shadow: 1` marker.
+    pub fn for_background(mut self) -> Self {
+        self.background = true;
+        self
+    }
+
+    /// Headers every upstream request carries. kt builds them from scratch: nothing the
+    /// caller sent (its `Authorization`, `x-api-key`, cookies) is ever forwarded.
+    fn base_headers(&self) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if self.background {
+            h.insert("x-kt-shadow", HeaderValue::from_static("1"));
+        }
+        h
     }
 
     /// Sends an OpenAI-shaped chat request for `model`, bounded by this target's timeout
@@ -185,7 +205,7 @@ impl Provider {
     }
 
     fn openai_headers(&self) -> Result<HeaderMap, UpstreamError> {
-        let mut h = HeaderMap::new();
+        let mut h = self.base_headers();
         if let Some(k) = self.key()? {
             h.insert("authorization", sensitive(&format!("Bearer {k}"))?);
         }
@@ -193,7 +213,7 @@ impl Provider {
     }
 
     fn anthropic_headers(&self) -> Result<HeaderMap, UpstreamError> {
-        let mut h = HeaderMap::new();
+        let mut h = self.base_headers();
         if let Some(k) = self.key()? {
             h.insert("x-api-key", sensitive(k)?);
         }
