@@ -277,7 +277,9 @@ async fn malformed_requests_are_rejected_and_not_mirrored() {
         (
             // Regression guard (SSRF): a caller cannot pick the upstream host.
             "api_base in the body",
-            format!(r#"{{"model": "gpt-4o-mini", "messages": {msgs}, "api_base": "http://169.254.169.254"}}"#),
+            format!(
+                r#"{{"model": "gpt-4o-mini", "messages": {msgs}, "api_base": "http://169.254.169.254"}}"#
+            ),
             json!("api_base"),
         ),
     ];

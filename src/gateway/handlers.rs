@@ -365,7 +365,9 @@ fn parse_request(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     for field in ["api_base", "base_url", "api_key", "api_version"] {
         if req.contains_key(field) {
             return Err(ApiError::bad_request(
-                format!("`{field}` is not accepted: upstream hosts and keys come only from kt's config"),
+                format!(
+                    "`{field}` is not accepted: upstream hosts and keys come only from kt's config"
+                ),
                 Some(field),
             ));
         }
