@@ -1,5 +1,11 @@
--- events_recent: the newest :limit events (requests joined with their shadow result),
--- newest first by request time; the caller reverses them into chronological order.
+-- events_recent: the newest :limit events matching the filters (requests joined with
+-- their shadow result), newest first by request time; the caller reverses them into
+-- chronological order. Only the mirror's shadow (kind = 'shadow') is joined, never a
+-- noise-floor row.
+-- Parameters, each NULL for no filter: :after_seq / :max_seq (insertion positions, for
+-- `kt events tail --follow`), :since_ms (Unix ms), :provider (target that answered, or
+-- the shadow target), :model (requested model, or the shadow's model), :status,
+-- :mirrored and :flagged (1 = only mirrored events / only events with policy findings).
 -- Columns: seq, the requests columns, then the shadow columns prefixed s_ (NULL when
 -- there is no shadow row yet).
 SELECT
@@ -14,7 +20,16 @@ SELECT
     s.ttft_ms AS s_ttft_ms,
     s.latency_diff_ms, s.token_count_diff, s.ttft_diff_ms, s.content_similarity
 FROM requests r
-LEFT JOIN shadow_results s ON s.request_id = r.id AND s.shadow_target = r.shadow_target
-WHERE r.rowid > :after_seq
+LEFT JOIN shadow_results s
+    ON s.request_id = r.id AND s.shadow_target = r.shadow_target AND s.kind = 'shadow'
+WHERE r.rowid > COALESCE(:after_seq, 0)
+  AND (:max_seq IS NULL OR r.rowid <= :max_seq)
+  AND (:since_ms IS NULL OR r.ts_unix_ms >= :since_ms)
+  AND (:provider IS NULL OR r.target = :provider OR r.shadow_target = :provider)
+  AND (:model IS NULL OR r.model = :model OR r.shadow_model = :model OR s.model = :model)
+  AND (:status IS NULL OR r.status = :status)
+  AND (COALESCE(:mirrored, 0) = 0 OR r.mirror_state = 'mirrored')
+  AND (COALESCE(:flagged, 0) = 0
+       OR (json_valid(r.policy_findings) AND json_array_length(r.policy_findings) > 0))
 ORDER BY r.ts_unix_ms DESC, r.rowid DESC
 LIMIT :limit;

@@ -90,36 +90,170 @@ pub enum LintFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum EventsCommand {
-    /// Print the last N events, oldest first (JSON: one array).
+    /// Print the newest N events matching the filters, oldest first (JSON: one array).
     ///
     /// Example: kt events list --last 50 --format json | jq 'map(.traffic_mirror)'
+    ///
+    /// Example: kt events list --since 24h --model gpt-4o --mirrored --format csv > events.csv
     List(EventsArgs),
-    /// Print the last N events, oldest first (JSON: one object per line); --follow keeps printing new ones.
+    /// Print the newest N events matching the filters, oldest first (JSON: one object per
+    /// line); --follow keeps printing new ones.
     ///
     /// Example: kt events tail --last 1 --format json | jq '.traffic_mirror'
+    ///
+    /// Example: kt events tail --follow --flagged --format jsonl
     Tail(TailArgs),
+    /// Print one event in full; when the answers were logged (`log_shadow_response`), the
+    /// primary's and the shadow's side by side with a word diff.
+    ///
+    /// Example: kt events show 01936f4e-8d2a   (a full id or a unique prefix)
+    Show(ShowArgs),
+    /// Write the mirrored pairs as an evaluation dataset, one JSON object per pair: both
+    /// answers' texts (when logged) and every metric. Prompts are never stored, so they are
+    /// not exported.
+    ///
+    /// Example: kt events export --format jsonl --since 7d --output pairs.jsonl
+    Export(ExportArgs),
+}
+
+/// Which events `kt events list|tail` print; every filter runs in SQL, and they combine
+/// with AND.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EventFilterArgs {
+    /// Only events at or after this time: a duration back from now (`24h`, `7d`) or RFC 3339.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only events answered by this target id, or mirrored to it as the shadow.
+    #[arg(long, value_name = "TARGET")]
+    pub provider: Option<String>,
+    /// Only events for this model: the model the caller asked for, or the shadow's model.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Only events with this status.
+    #[arg(long, value_enum)]
+    pub status: Option<EventStatus>,
+    /// Only mirrored events.
+    #[arg(long)]
+    pub mirrored: bool,
+    /// Only events with policy findings.
+    #[arg(long)]
+    pub flagged: bool,
+}
+
+/// An event's `status` (`requests.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventStatus {
+    Success,
+    Error,
+    Rejected,
+    Blocked,
+    #[value(name = "client_closed")]
+    ClientClosed,
+}
+
+impl EventStatus {
+    /// The value stored in `requests.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Error => "error",
+            Self::Rejected => "rejected",
+            Self::Blocked => "blocked",
+            Self::ClientClosed => "client_closed",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// How many of the newest events.
+    /// How many of the newest matching events.
     #[arg(long, default_value_t = 50)]
     pub last: usize,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format: `json` is an array for list and one object per line for tail;
+    /// `jsonl` is one object per line for both; `csv` has a header row and flat columns.
+    #[arg(long, value_enum, default_value_t = EventsFormat::Table)]
+    pub format: EventsFormat,
     /// Shorthand for --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    #[command(flatten)]
+    pub filter: EventFilterArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct TailArgs {
     #[command(flatten)]
     pub events: EventsArgs,
-    /// Keep running and print new events as they are written (poll every 500 ms).
+    /// Keep running and print new matching events as they are written (poll every 500 ms).
     #[arg(long, short)]
     pub follow: bool,
+}
+
+/// Output formats of `kt events list|tail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+impl EventsArgs {
+    pub fn format(&self) -> EventsFormat {
+        if self.json {
+            EventsFormat::Json
+        } else {
+            self.format
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The event id, or a prefix of it that matches only one event.
+    pub id: String,
+    /// Output format: a readable text block, or the whole event as pretty JSON.
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    pub format: ShowFormat,
+    /// Shorthand for --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+/// Output formats of `kt events show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    Text,
+    Json,
+}
+
+impl ShowArgs {
+    pub fn format(&self) -> ShowFormat {
+        if self.json {
+            ShowFormat::Json
+        } else {
+            self.format
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Dataset format (JSON lines: one object per mirrored pair).
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+    /// Only pairs at or after this time: a duration back from now (`24h`, `7d`) or RFC 3339.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Write to this file (replaced if it exists) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Output formats of `kt events export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,31 +262,81 @@ pub enum Format {
     Json,
 }
 
-impl EventsArgs {
-    pub fn format(&self) -> Format {
-        if self.json { Format::Json } else { self.format }
-    }
-}
-
 #[derive(Debug, Subcommand)]
 pub enum MirrorCommand {
-    /// Compare primary and shadow over the mirrored traffic: latency, tokens, similarity, failures.
+    /// Judge a migration to the shadow: latency, TTFT, tokens and cost, answer quality, the
+    /// noise floor and failures per group, and PASS/FAIL gates with 95% intervals.
+    ///
+    /// Exit status: 0 when no gate is given or every gate passes on enough pairs, 1 when a
+    /// gate fails or the verdict is undecided, 2 when the report cannot be made.
     ///
     /// Example: kt mirror report --since 24h --format json
+    ///
+    /// Example: kt mirror report --since 7d --min-similarity 0.6 --max-latency-regression 10 --max-cost-increase 0
+    ///
+    /// Example: kt mirror report --policy-config policy-config.yaml --format markdown > report.md
     Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format: `table` (terminal), `json` (contract kt.mirror_report.v1), `csv` (one
+    /// row per group), `markdown` (for pull-request comments), `html` (a self-contained page).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write the report to this file (replaced if it exists) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Only events at or after this time: a duration back from now (`24h`, `7d`) or RFC 3339.
     #[arg(long)]
     pub since: Option<String>,
     /// Only events before this time: a duration back from now or RFC 3339.
     #[arg(long)]
     pub until: Option<String>,
+    /// One section per primary→shadow model pair (`mapping`), primary model, UTC hour or UTC day.
+    #[arg(long, value_enum, default_value_t = ReportBy::Mapping)]
+    pub by: ReportBy,
+    /// Read `gates:` and `pricing:` from this config (the gateway's; linted first). Flags
+    /// override its gates.
+    #[arg(long, value_name = "FILE")]
+    pub policy_config: Option<PathBuf>,
+    /// Gate: the mean content similarity must be at least this (0..1).
+    #[arg(long, value_name = "X")]
+    pub min_similarity: Option<f64>,
+    /// Gate: the shadow's p50 latency may exceed the primary's by at most this many percent.
+    #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
+    pub max_latency_regression: Option<f64>,
+    /// Gate: at most this fraction (0..1) of finished shadow calls may fail.
+    #[arg(long, value_name = "X")]
+    pub max_shadow_failure_rate: Option<f64>,
+    /// Gate: the estimated cost per request may rise by at most this many percent.
+    #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
+    pub max_cost_increase: Option<f64>,
+    /// Compared pairs needed for a decided verdict (fewer: `decided: false`, exit 1 with gates).
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub min_pairs: u64,
+    /// Least similar pairs listed per group.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub lowest: u32,
+}
+
+/// Output formats of `kt mirror report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+    Html,
+}
+
+/// `kt mirror report --by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportBy {
+    Mapping,
+    Model,
+    Hour,
+    Day,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,8 @@
 //! - `providers`: one file per wire format (OpenAI, Anthropic, simulated) behind one `Provider`.
 //! - `mirror`: sampling and model mapping, the off-path shadow call, comparison metrics.
 //! - `store`: SQLite (refinery migrations, WAL), the writer thread, event reads, canned queries.
-//! - `report`: the mirror report from canned queries, rendered as a table or JSON.
+//! - `report`: the migration report: canned queries, bootstrap intervals, gates; rendered
+//!   as a table, JSON, CSV, Markdown or HTML.
 //! - `output`: everything printed to stdout.
 
 pub mod cli;

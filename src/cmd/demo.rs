@@ -102,12 +102,12 @@ pub async fn run(args: &DemoArgs, db: PathBuf) -> anyhow::Result<ExitCode> {
     gw.stop().await?;
 
     let conn = super::open_db(&db)?;
-    let r = report::build(
-        &conn,
-        started_ms,
-        i64::MAX,
-        json!({"since": null, "until": null}),
-    )?;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(started_ms, |d| {
+            i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+        });
+    let r = report::build(&conn, &report::Options::new(Some(started_ms), None, now_ms))?;
     output::print_text(&report::render_table(&r));
     output::print_text(&format!(
         "Events are in {db}. Next:\n  kt events list --last 5\n  kt events tail --last 1 --format json | jq '.traffic_mirror'\n  kt mirror report --format json",

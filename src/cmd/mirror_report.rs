@@ -1,50 +1,143 @@
-//! `kt mirror report`: the canned report over a time window, as tables or JSON.
+//! `kt mirror report`: the migration report over a time window, as a table, JSON, CSV,
+//! Markdown or HTML, exiting 0 (gates pass), 1 (a gate fails or too few pairs) or 2 (the
+//! report could not be made: bad flags, an invalid config, a database error).
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use serde_json::json;
 
 use super::open_db;
-use crate::cli::{Format, ReportArgs};
+use crate::cli::{ReportArgs, ReportBy, ReportFormat};
+use crate::config::{self, Gates};
 use crate::output;
-use crate::report;
+use crate::report::{self, By, Options, PriceTable};
+
+/// Exit status when the report could not be made (as clap's usage errors).
+const CANNOT_REPORT: u8 = 2;
 
 pub fn run(args: &ReportArgs, db: &Path) -> anyhow::Result<ExitCode> {
+    Ok(match report(args, db) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            output::print_error(&format!("error: {e:#}"));
+            ExitCode::from(CANNOT_REPORT)
+        }
+    })
+}
+
+fn report(args: &ReportArgs, db: &Path) -> anyhow::Result<u8> {
     let now = SystemTime::now();
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| parse_time(s, now))
-        .transpose()
-        .context("--since")?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|s| parse_time(s, now))
-        .transpose()
-        .context("--until")?;
     let ms = |t: SystemTime| {
         t.duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0)
     };
-    let stamp = |t: Option<SystemTime>| t.map(|t| humantime::format_rfc3339_seconds(t).to_string());
-    let window = json!({"since": stamp(since), "until": stamp(until)});
-    let conn = open_db(db)?;
-    let r = report::build(
-        &conn,
-        since.map_or(0, ms),
-        until.map_or(i64::MAX, ms),
-        window,
-    )?;
-    match args.format {
-        Format::Json => output::print_json(&r),
-        Format::Table => output::print_text(&report::render_table(&r)),
+    let when = |flag: &str, s: &Option<String>| {
+        s.as_deref()
+            .map(|s| parse_time(s, now).map(ms))
+            .transpose()
+            .with_context(|| flag.to_owned())
     };
-    Ok(ExitCode::SUCCESS)
+    let since_ms = when("--since", &args.since)?;
+    let until_ms = when("--until", &args.until)?;
+
+    let (pricing, config_gates) = match &args.policy_config {
+        Some(path) => {
+            let lint = config::load(path)?;
+            let valid = lint.is_valid();
+            let (Some(cfg), true) = (lint.config.as_ref(), valid) else {
+                output::print_error(lint.render_text().trim_end());
+                bail!(
+                    "{} is not a valid config (see above); fix it or leave out --policy-config",
+                    path.display()
+                );
+            };
+            (cfg.pricing.clone(), cfg.gates)
+        }
+        None => (Vec::new(), Gates::default()),
+    };
+    let mut options = Options::new(since_ms, until_ms, ms(now));
+    options.by = match args.by {
+        ReportBy::Mapping => By::Mapping,
+        ReportBy::Model => By::Model,
+        ReportBy::Hour => By::Hour,
+        ReportBy::Day => By::Day,
+    };
+    options.prices = PriceTable::new(&pricing);
+    options.gates = gates(args, config_gates)?;
+    options.min_pairs = args.min_pairs;
+    options.lowest = args.lowest;
+
+    let conn = open_db(db)?;
+    let r = report::build(&conn, &options)?;
+    let text = match args.format {
+        ReportFormat::Table => report::render_table(&r),
+        ReportFormat::Json => serde_json::to_string_pretty(&r).context("encoding the report")?,
+        ReportFormat::Csv => report::render_csv(&r),
+        ReportFormat::Markdown => report::render_markdown(&r),
+        ReportFormat::Html => report::html::render(&report::to_json(&r)),
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .with_context(|| format!("writing the report to {}", path.display()))?;
+            output::print_error(&format!(
+                "Wrote {} (verdict: {})",
+                path.display(),
+                verdict_word(&r)
+            ));
+        }
+        None => {
+            output::print_text(&text);
+        }
+    }
+    Ok(r.verdict.exit_code)
+}
+
+/// The config's gates with the flags on top, each checked for its range.
+fn gates(args: &ReportArgs, mut g: Gates) -> anyhow::Result<Gates> {
+    let fraction = |flag: &str, v: Option<f64>| -> anyhow::Result<Option<f64>> {
+        match v {
+            Some(x) if !(0.0..=1.0).contains(&x) => {
+                bail!("{flag} must be between 0 and 1 (0.1 means 10%), got {x}")
+            }
+            other => Ok(other),
+        }
+    };
+    let percent = |flag: &str, v: Option<f64>| -> anyhow::Result<Option<f64>> {
+        match v {
+            Some(x) if !x.is_finite() || x <= -100.0 => {
+                bail!(
+                    "{flag} must be a change in percent greater than -100 (10 means +10%), got {x}"
+                )
+            }
+            other => Ok(other),
+        }
+    };
+    if let Some(x) = fraction("--min-similarity", args.min_similarity)? {
+        g.min_similarity = Some(x);
+    }
+    if let Some(x) = percent("--max-latency-regression", args.max_latency_regression)? {
+        g.max_latency_regression = Some(x);
+    }
+    if let Some(x) = fraction("--max-shadow-failure-rate", args.max_shadow_failure_rate)? {
+        g.max_shadow_failure_rate = Some(x);
+    }
+    if let Some(x) = percent("--max-cost-increase", args.max_cost_increase)? {
+        g.max_cost_increase = Some(x);
+    }
+    Ok(g)
+}
+
+fn verdict_word(r: &report::MirrorReport) -> &'static str {
+    match (r.gates.is_empty(), r.verdict.decided, r.verdict.pass) {
+        (true, _, _) => "no gates",
+        (false, false, _) => "UNDECIDED",
+        (false, true, true) => "PASS",
+        (false, true, false) => "FAIL",
+    }
 }
 
 /// A duration back from `now` (`90m`, `24h`, `7d`) or an RFC 3339 time.
@@ -65,6 +158,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    // Proves --since/--until take a duration back from now or an RFC 3339 time, nothing else.
     #[test]
     fn parses_durations_and_times() {
         let now = UNIX_EPOCH + Duration::from_secs(1_000_000);

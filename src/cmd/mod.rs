@@ -2,9 +2,13 @@
 
 mod demo;
 mod events;
+mod events_diff;
+mod events_export;
+mod events_show;
 mod gateway_run;
 mod mirror_report;
 mod policy_lint;
+mod time;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -33,6 +37,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Events(EventsCommand::List(args)) => events::list(&args, &db),
         Command::Events(EventsCommand::Tail(args)) => events::tail(&args, &db),
+        Command::Events(EventsCommand::Show(args)) => events_show::show(&args, &db),
+        Command::Events(EventsCommand::Export(args)) => events_export::export(&args, &db),
         Command::Mirror(MirrorCommand::Report(args)) => mirror_report::run(&args, &db),
         Command::Demo(args) => runtime()?.block_on(demo::run(&args, db)),
     }

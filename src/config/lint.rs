@@ -4,8 +4,10 @@
 //! This file holds the entry point, the top-level keys and the shared helpers; the rules
 //! for targets, the mirror and policies live in the `lint/` submodules.
 
+mod gates;
 mod mirror;
 mod policies;
+mod pricing;
 mod targets;
 #[cfg(test)]
 mod tests;
@@ -16,7 +18,15 @@ use super::node::{self, Entry, Node, SNode};
 use super::{Config, Finding, LintReport, LoadError, Pack, Severity};
 
 /// Top-level keys; both tutorial shapes use a subset.
-const ROOT_KEYS: [&str; 5] = ["version", "pack", "providers", "traffic_mirror", "policies"];
+const ROOT_KEYS: [&str; 7] = [
+    "version",
+    "pack",
+    "providers",
+    "traffic_mirror",
+    "policies",
+    "pricing",
+    "gates",
+];
 const PACK_KEYS: [&str; 3] = ["name", "version", "enabled"];
 
 /// Lints config text. `file` only labels findings; `env` looks up environment variables
@@ -98,10 +108,21 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
         Some(n) => policies::check(cx, n),
         None => Some(Vec::new()),
     };
+    // `pricing:` and `gates:` are read by `kt mirror report --policy-config`.
+    let pricing = match f.get("pricing") {
+        Some(n) => pricing::check(cx, n),
+        None => Some(Vec::new()),
+    };
+    let gates = match f.get("gates") {
+        Some(n) => gates::check(cx, n),
+        None => Some(super::Gates::default()),
+    };
 
     // Past this point any `None` has already been reported as an error.
     let targets = targets?;
     let policies = policies?;
+    let pricing = pricing?;
+    let gates = gates?;
     let primary = match &mirror {
         Some(m) => m.primary.clone(),
         None => targets.first()?.id.clone(),
@@ -113,6 +134,8 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
         mirror,
         policies,
         primary,
+        pricing,
+        gates,
     })
 }
 

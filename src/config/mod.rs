@@ -57,6 +57,11 @@ pub struct Config {
     pub policies: Vec<Policy>,
     /// Target that answers callers: the mirror's primary, else the first target.
     pub primary: String,
+    /// `pricing:` per-model prices for `kt mirror report`, in file order. Each entry
+    /// replaces the report's built-in price for exactly that model name.
+    pub pricing: Vec<(String, ModelPrice)>,
+    /// `gates:` default thresholds of `kt mirror report`'s verdict; its flags override them.
+    pub gates: Gates,
 }
 
 impl Config {
@@ -283,6 +288,31 @@ impl FilterAction {
 pub struct Pattern {
     pub name: String,
     pub regex: regex::Regex,
+}
+
+/// One `pricing:` entry: what a model costs, in USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ModelPrice {
+    /// `input_per_mtok`: USD per million input (prompt) tokens, at least 0.
+    pub input_per_mtok: f64,
+    /// `output_per_mtok`: USD per million output (completion) tokens, at least 0.
+    pub output_per_mtok: f64,
+}
+
+/// `gates:` block: the thresholds `kt mirror report` judges a migration by. Each is
+/// optional; an absent gate is not evaluated.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Gates {
+    /// `min_similarity`: lowest acceptable mean content similarity, in [0, 1].
+    pub min_similarity: Option<f64>,
+    /// `max_latency_regression`: highest acceptable rise of the shadow's p50 latency over
+    /// the primary's, in percent (negative: the shadow must be faster). Greater than -100.
+    pub max_latency_regression: Option<f64>,
+    /// `max_shadow_failure_rate`: highest acceptable share of failed shadow calls, in [0, 1].
+    pub max_shadow_failure_rate: Option<f64>,
+    /// `max_cost_increase`: highest acceptable change of the estimated cost per request,
+    /// in percent (negative: the shadow must be cheaper). Greater than -100.
+    pub max_cost_increase: Option<f64>,
 }
 
 /// Public API base URLs used when `base_url` is absent.

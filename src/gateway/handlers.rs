@@ -20,7 +20,7 @@ use super::state::AppState;
 use super::stream::{Relay, stream_flags};
 use crate::mirror::{self, Background, Decision, Mirrored, Mirroring, PrimaryOutcome};
 use crate::policy::PolicyFinding;
-use crate::providers::prompt_text;
+use crate::providers::{UpstreamError, prompt_text};
 use crate::store::{RequestRow, now_stamp};
 
 /// `POST /v1/chat/completions`.
@@ -33,6 +33,7 @@ pub async fn chat_completions(
         state: state.clone(),
         row: Some(new_row(&state)),
         started,
+        _in_flight: state.tracker.token(),
     };
     let mut scan = Scan::default();
     let result = proxy(&state, body, pending.row_mut(), &mut scan, started).await;
@@ -58,6 +59,8 @@ struct Unanswered {
     state: AppState,
     row: Option<RequestRow>,
     started: Instant,
+    /// Keeps the shutdown drain waiting for this request (see `gateway::serve`).
+    _in_flight: tokio_util::task::task_tracker::TaskTrackerToken,
 }
 
 impl Unanswered {
@@ -280,7 +283,11 @@ async fn proxy(
 
     let upstream_started = Instant::now();
     if is_stream {
-        let upstream = match state.primary.open_stream(prepared).await {
+        let opened = tokio::select! {
+            r = state.primary.open_stream(prepared) => r,
+            () = state.cancel.cancelled() => Err(UpstreamError::Cancelled),
+        };
+        let upstream = match opened {
             Ok(s) => s,
             Err(e) => {
                 // Failed before the first byte: a normal error response.
@@ -301,7 +308,12 @@ async fn proxy(
             wait_for_shadow,
         })));
     }
-    let result = state.primary.send(prepared, None).await;
+    // At the end of the shutdown drain the call is cancelled: the caller gets a 503 and
+    // the request its row, instead of a connection that outlives the process.
+    let result = tokio::select! {
+        r = state.primary.send(prepared, None) => r,
+        () = state.cancel.cancelled() => Err(UpstreamError::Cancelled),
+    };
     let upstream_ms = elapsed_ms(upstream_started);
     row.upstream_latency_ms = Some(upstream_ms);
     let log_text = state

@@ -51,10 +51,11 @@ pub struct DrainReport {
     pub cancelled_tasks: usize,
 }
 
-/// Serves on `listener` until `shutdown` resolves, then stops accepting and lets
-/// in-flight requests and background work (shadows, event rows) finish. The whole drain
-/// is bounded by `drain` (or cut short by `state.cancel`): after it, remaining shadows
-/// are cancelled and record why. The caller then closes the event queue and joins the writer.
+/// Serves on `listener` until `shutdown` resolves, then stops accepting and gives
+/// in-flight work — requests, streams, shadows, event rows, all held on `state.tracker` —
+/// up to `drain` from that moment (or until `state.cancel` fires) to finish. Then
+/// `state.cancel` fires: requests answer 503, streams end with an error frame, shadows
+/// give up, and each records its row. The caller then closes the queue and joins the writer.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -67,32 +68,34 @@ pub async fn serve(
         shutdown.await;
         notify.cancel();
     });
-    let deadline = async {
-        signalled.cancelled().await;
-        tokio::select! {
-            () = tokio::time::sleep(drain) => {}
-            () = state.cancel.cancelled() => {}
-        }
-    };
-    let started = tokio::time::Instant::now();
+    // The server runs on its own task: after the drain, connections it still holds are
+    // abandoned, while the work they carried has been cancelled and recorded through the
+    // tracker.
+    let mut server = tokio::spawn(server.into_future());
     tokio::select! {
-        r = server => r?,
-        // Requests still running past the deadline lose their connection; a handler
-        // that still finishes finds the queue closed and its row is counted as dropped.
-        () = deadline => tracing::warn!("drain period over with requests still in flight"),
+        r = &mut server => {
+            // Only an accept error ends the server before the signal.
+            r.map_err(std::io::Error::other)??;
+        }
+        () = signalled.cancelled() => {}
     }
+    // The drain is measured from the signal, not from start-up.
+    let deadline = tokio::time::Instant::now() + drain;
     state.tracker.close();
-    let left = drain.saturating_sub(started.elapsed());
-    let mut cancelled_tasks = 0;
     let drained = tokio::select! {
-        r = tokio::time::timeout(left, state.tracker.wait()) => r.is_ok(),
+        r = tokio::time::timeout_at(deadline, state.tracker.wait()) => r.is_ok(),
         () = state.cancel.cancelled() => false,
     };
+    let mut cancelled_tasks = 0;
     if !drained {
         cancelled_tasks = state.tracker.len();
+        tracing::warn!(
+            "drain period over with {cancelled_tasks} task(s) in flight; cancelling them"
+        );
         state.cancel.cancel();
-        // Cancelled shadows record their row and exit promptly.
+        // Cancelled requests, streams and shadows record their rows and end promptly.
         let _ = tokio::time::timeout(Duration::from_secs(5), state.tracker.wait()).await;
     }
+    server.abort();
     Ok(DrainReport { cancelled_tasks })
 }

@@ -46,6 +46,8 @@ struct Guard {
     started: Instant,
     upstream_started: Instant,
     mirroring: Mirroring,
+    /// Keeps the shutdown drain waiting for this stream.
+    _in_flight: tokio_util::task::task_tracker::TaskTrackerToken,
 }
 
 impl Guard {
@@ -144,6 +146,7 @@ impl Relay {
     /// The `text/event-stream` response.
     pub fn into_response(self) -> Response {
         let id = self.row.id.clone();
+        let in_flight = self.state.tracker.token();
         let guard = Guard {
             state: self.state,
             row: Some(self.row),
@@ -152,6 +155,7 @@ impl Relay {
             started: self.started,
             upstream_started: self.upstream_started,
             mirroring: self.mirroring,
+            _in_flight: in_flight,
         };
         let include_usage = self.include_usage;
         let init = (self.upstream, guard, self.wait_for_shadow, Phase::Streaming);
@@ -162,7 +166,14 @@ impl Relay {
                     return None;
                 }
                 loop {
-                    match up.next().await {
+                    // At the end of the shutdown drain the stream ends with an error
+                    // frame and is recorded, instead of outliving the process.
+                    let cancel = guard.state.cancel.clone();
+                    let next = tokio::select! {
+                        item = up.next() => item,
+                        () = cancel.cancelled() => Some(Err(UpstreamError::Cancelled)),
+                    };
+                    match next {
                         Some(Ok(mut chunk)) => {
                             guard.summary.observe(&chunk, guard.upstream_started);
                             if !include_usage {

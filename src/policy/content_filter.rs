@@ -190,6 +190,8 @@ mod tests {
             mirror: None,
             policies: vec![p],
             primary: String::new(),
+            pricing: vec![],
+            gates: crate::config::Gates::default(),
         };
         ContentFilter::from_config(&cfg)
     }

@@ -1,137 +1,243 @@
-//! The mirror report: runs the canned queries in `queries/` over a time window and renders
-//! the result as tables or one JSON document. The JSON `summary` carries the tutorial's
-//! Step 6 keys with the same rounding, so scripts written against Step 6 keep working.
+//! The mirror report: "is switching to the shadow safe, and what is the evidence". Runs the
+//! canned queries in `queries/` over a time window (all aggregation is SQL), adds bootstrap
+//! intervals, judges the gates, and renders the result as a table, JSON (contract
+//! `kt.mirror_report.v1`), CSV, Markdown or HTML.
+//!
+//! Layout: `sql` runs queries; `figures` assembles each group; `cost` and `pricing` price
+//! it; `stats` holds the bootstrap and Wilson intervals; `gates` the verdict; `sections`
+//! lays the report out (with `fmt` for numbers) for `render_table` (terminal) and
+//! `render_text_formats` (Markdown, CSV); `html` renders the JSON as a page.
 
-use comfy_table::Table;
+mod cost;
+mod figures;
+mod fmt;
+mod gates;
+pub mod html;
+pub mod pricing;
+mod render_table;
+mod render_text_formats;
+mod sections;
+mod sql;
+pub mod stats;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, UNIX_EPOCH};
+
 use rusqlite::Connection;
-use rusqlite::types::ValueRef;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::output;
+use crate::config::Gates;
 use crate::store::StoreError;
-use crate::store::queries::{self, Query};
+use crate::store::queries;
 
-/// The whole report.
+pub use figures::{By, Group};
+pub use gates::{Gate, Verdict};
+pub use pricing::PriceTable;
+pub use render_table::render_table;
+pub use render_text_formats::{render_csv, render_markdown};
+
+/// `schema` of the JSON document.
+pub const SCHEMA: &str = "kt.mirror_report.v1";
+
+/// Compared pairs needed before the verdict counts as decided (`--min-pairs`).
+pub const DEFAULT_MIN_PAIRS: u64 = 30;
+
+/// Least similar pairs listed per group (`--lowest`).
+pub const DEFAULT_LOWEST: u32 = 5;
+
+/// What to report on.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--since`, Unix ms; `None` = from the first event.
+    pub since_ms: Option<i64>,
+    /// `--until`, Unix ms (exclusive); `None` = up to now.
+    pub until_ms: Option<i64>,
+    /// The report's "now", Unix ms.
+    pub now_ms: i64,
+    /// `--by`.
+    pub by: By,
+    /// Built-in prices with the config's `pricing:` on top.
+    pub prices: PriceTable,
+    /// The thresholds to judge (config `gates:` with the flags on top).
+    pub gates: Gates,
+    /// `--min-pairs`: compared pairs needed for a decided verdict.
+    pub min_pairs: u64,
+    /// `--lowest`: least similar pairs listed per group.
+    pub lowest: u32,
+}
+
+impl Options {
+    /// Defaults: by mapping, built-in prices, no gates.
+    pub fn new(since_ms: Option<i64>, until_ms: Option<i64>, now_ms: i64) -> Self {
+        Self {
+            since_ms,
+            until_ms,
+            now_ms,
+            by: By::Mapping,
+            prices: PriceTable::new(&[]),
+            gates: Gates::default(),
+            min_pairs: DEFAULT_MIN_PAIRS,
+            lowest: DEFAULT_LOWEST,
+        }
+    }
+}
+
+/// The whole report: JSON contract v1 (`schema` … `verdict`), then added fields.
 #[derive(Debug, Clone, Serialize)]
 pub struct MirrorReport {
-    /// `{since, until}` as RFC 3339, `null` when open.
-    pub window: Value,
-    /// Step 6 figures over the window (`mirror_summary.sql`).
+    pub schema: &'static str,
+    pub generated_at: String,
+    pub window: Window,
+    pub by: &'static str,
+    pub source: &'static str,
+    /// The tutorial's Step 6 figures (`mirror_summary.sql`), rounded as Step 6 rounds.
     pub summary: Map<String, Value>,
-    /// The same per primary→shadow model pair (`mirror_by_mapping.sql`).
-    pub by_mapping: Vec<Map<String, Value>>,
     /// Why requests were or were not mirrored (`mirror_states.sql`).
     pub mirror_states: Vec<Map<String, Value>>,
-    /// Failures by side, status and class (`failures.sql`).
+    /// One per `--by` key, busiest first.
+    pub groups: Vec<Group>,
+    /// Judged on `overall`.
+    pub gates: Vec<Gate>,
+    pub verdict: Verdict,
+    /// Every pair of the window as one group: what the gates judge.
+    pub overall: Group,
+    /// How the intervals and percentiles are computed.
+    pub method: Method,
+    /// The prices used, per model of the window.
+    pub pricing: Pricing,
+    /// Pre-v1 fields, kept for existing scripts: Step 6 figures per mapping
+    /// (`mirror_by_mapping.sql`), failures by side (`failures.sql`), TTFT (`ttft.sql`).
+    pub by_mapping: Vec<Map<String, Value>>,
     pub failures: Vec<Map<String, Value>>,
-    /// Time to first token of streamed traffic, per side (`ttft.sql`).
     pub ttft: Vec<Map<String, Value>>,
 }
 
-/// Runs every report query for `[since_ms, until_ms)`.
-pub fn build(
-    conn: &Connection,
-    since_ms: i64,
-    until_ms: i64,
-    window: Value,
-) -> Result<MirrorReport, StoreError> {
-    let run = |q| rows(conn, q, since_ms, until_ms);
+/// The window: as asked (`since`, `until`) and as used for rates (`start`, `end`, `days`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// `--since`, else the first request the shadow could take over.
+    pub start: Option<String>,
+    /// `--until` (at most now), else now with `--since`, else the last such request.
+    pub end: Option<String>,
+    pub days: Option<f64>,
+}
+
+/// How the figures are computed, stated in the report itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct Method {
+    pub ci: &'static str,
+    pub resamples: usize,
+    pub seed: u64,
+    pub rate_ci: &'static str,
+    pub percentiles: &'static str,
+    pub gate_rule: &'static str,
+    pub min_pairs: u64,
+}
+
+/// The prices behind the cost figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pricing {
+    /// Date of the built-in prices.
+    pub as_of: &'static str,
+    /// Each model of the window: its price, table entry and source, or `null`.
+    pub models: BTreeMap<String, Option<pricing::Resolved>>,
+}
+
+/// Builds the report.
+pub fn build(conn: &Connection, o: &Options) -> Result<MirrorReport, StoreError> {
+    let mut params = sql::Params {
+        since_ms: o.since_ms.unwrap_or(0),
+        until_ms: o.until_ms.unwrap_or(i64::MAX),
+        by: By::Mapping.as_str(),
+        pricing: "{}".to_owned(),
+        limit: i64::from(o.lowest),
+    };
+    let run = |q, p: &sql::Params| sql::rows(conn, q, p);
+    let window_row = run(queries::REPORT_WINDOW, &params)?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let models = sql::string_list(&window_row, "models");
+    params.pricing = o.prices.sql_param(&models);
+    let first = window_row.get("first_ms").and_then(Value::as_i64);
+    let last = window_row.get("last_ms").and_then(Value::as_i64);
+    let start = o.since_ms.or(first);
+    let end = match (o.until_ms, o.since_ms) {
+        (Some(u), _) => Some(u.min(o.now_ms)),
+        (None, Some(_)) => Some(o.now_ms),
+        (None, None) => last,
+    };
+
+    let inputs = figures::Inputs {
+        conn,
+        params: params.clone(),
+        prices: &o.prices,
+        start_ms: start,
+        end_ms: end,
+    };
+    let groups = figures::collect(&inputs, o.by)?;
+    let overall = figures::collect(&inputs, By::All)?
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Group {
+            label: "all mirrored traffic".to_owned(),
+            ..Group::default()
+        });
+    let (gates, verdict) = gates::evaluate(&o.gates, &overall, o.min_pairs);
+
     Ok(MirrorReport {
-        window,
-        summary: run(queries::MIRROR_SUMMARY)?
+        schema: SCHEMA,
+        generated_at: stamp(o.now_ms),
+        window: Window {
+            since: o.since_ms.map(stamp),
+            until: o.until_ms.map(stamp),
+            start: start.map(stamp),
+            end: end.map(stamp),
+            days: cost::window_days(start, end, None),
+        },
+        by: o.by.as_str(),
+        source: "live",
+        summary: run(queries::MIRROR_SUMMARY, &params)?
             .into_iter()
             .next()
             .unwrap_or_default(),
-        by_mapping: run(queries::MIRROR_BY_MAPPING)?,
-        mirror_states: run(queries::MIRROR_STATES)?,
-        failures: run(queries::FAILURES)?,
-        ttft: run(queries::TTFT)?,
+        mirror_states: run(queries::MIRROR_STATES, &params)?,
+        groups,
+        gates,
+        verdict,
+        overall,
+        method: Method {
+            ci: "percentile bootstrap over pairs (95%)",
+            resamples: stats::RESAMPLES,
+            seed: stats::SEED,
+            rate_ci: "Wilson score interval (95%)",
+            percentiles: "nearest rank",
+            gate_rule: "a gate passes when its point estimate is on the passing side of the threshold (ties pass); conclusive when its whole interval is",
+            min_pairs: o.min_pairs,
+        },
+        pricing: Pricing {
+            as_of: pricing::AS_OF,
+            models: models
+                .iter()
+                .map(|m| (m.clone(), o.prices.lookup(m)))
+                .collect(),
+        },
+        by_mapping: run(queries::MIRROR_BY_MAPPING, &params)?,
+        failures: run(queries::FAILURES, &params)?,
+        ttft: run(queries::TTFT, &params)?,
     })
 }
 
-/// Runs a windowed query and returns its rows as JSON objects in column order.
-fn rows(
-    conn: &Connection,
-    q: Query,
-    since_ms: i64,
-    until_ms: i64,
-) -> Result<Vec<Map<String, Value>>, StoreError> {
-    let err = |source| StoreError::Query {
-        query: q.name,
-        source,
-    };
-    let mut st = conn.prepare_cached(q.sql).map_err(err)?;
-    let names: Vec<String> = st.column_names().map(str::to_string).collect();
-    let mut out = Vec::new();
-    let mut rs = st
-        .query(rusqlite::named_params! {":since_ms": since_ms, ":until_ms": until_ms})
-        .map_err(err)?;
-    while let Some(r) = rs.next().map_err(err)? {
-        let mut obj = Map::new();
-        for (i, name) in names.iter().enumerate() {
-            let v = match r.get_ref(i).map_err(err)? {
-                ValueRef::Null => Value::Null,
-                ValueRef::Integer(n) => Value::from(n),
-                ValueRef::Real(f) => Value::from(f),
-                ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
-                ValueRef::Blob(_) => Value::Null,
-            };
-            obj.insert(name.clone(), v);
-        }
-        out.push(obj);
-    }
-    Ok(out)
+/// The report as one JSON value (what `--format json` prints and HTML embeds).
+pub fn to_json(r: &MirrorReport) -> Value {
+    serde_json::to_value(r).unwrap_or(Value::Null)
 }
 
-/// The report as terminal tables.
-pub fn render_table(r: &MirrorReport) -> String {
-    let mut out = String::new();
-    let total = r
-        .summary
-        .get("total_mirrored")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    out.push_str("Mirror summary");
-    if let Some(since) = r.window.get("since").and_then(Value::as_str) {
-        out.push_str(&format!(" since {since}"));
-    }
-    if let Some(until) = r.window.get("until").and_then(Value::as_str) {
-        out.push_str(&format!(" until {until}"));
-    }
-    out.push('\n');
-    if total == 0 {
-        out.push_str("No mirrored requests in this window yet.\n");
-    }
-    let mut t = output::table(&["figure", "value"]);
-    for (k, v) in &r.summary {
-        t.add_row(vec![k.clone(), output::cell(v)]);
-    }
-    out.push_str(&format!("{t}\n"));
-    for (title, rows) in [
-        ("By model mapping", &r.by_mapping),
-        ("Mirror decisions", &r.mirror_states),
-        ("Failures", &r.failures),
-        ("Streaming: time to first token (ms)", &r.ttft),
-    ] {
-        out.push_str(&format!("\n{title}\n"));
-        if rows.is_empty() {
-            out.push_str("(none)\n");
-        } else {
-            out.push_str(&format!("{}\n", rows_table(rows)));
-        }
-    }
-    out
-}
-
-fn rows_table(rows: &[Map<String, Value>]) -> Table {
-    let header: Vec<&str> = rows
-        .first()
-        .map(|r| r.keys().map(String::as_str).collect())
-        .unwrap_or_default();
-    let mut t = output::table(&header);
-    for r in rows {
-        t.add_row(r.values().map(output::cell).collect::<Vec<_>>());
-    }
-    t
+/// Unix ms as RFC 3339 UTC, whole seconds.
+fn stamp(ms: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_seconds(t).to_string()
 }

@@ -83,11 +83,32 @@ pub struct ComparisonView {
     pub ttft_diff_ms: Option<i64>,
 }
 
-/// The newest `last` events after insertion position `after_seq`, oldest first.
+/// Which events to read; `None`/`false` fields do not filter. Every filter runs in SQL
+/// (`queries/events_recent.sql`), combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only events at or after this Unix millisecond.
+    pub since_ms: Option<i64>,
+    /// Only events answered by this target id, or mirrored to it as the shadow.
+    pub provider: Option<String>,
+    /// Only events whose requested model or shadow model is this.
+    pub model: Option<String>,
+    /// Only events with this `requests.status`.
+    pub status: Option<String>,
+    /// Only mirrored events.
+    pub mirrored: bool,
+    /// Only events with policy findings.
+    pub flagged: bool,
+}
+
+/// The newest `last` events matching `filter` whose insertion position is after
+/// `after_seq` and, when given, at most `max_seq`; oldest first.
 pub fn read_events(
     conn: &Connection,
+    filter: &EventFilter,
     last: usize,
     after_seq: i64,
+    max_seq: Option<i64>,
 ) -> Result<Vec<Event>, StoreError> {
     let q = queries::EVENTS_RECENT;
     let err = |source| StoreError::Query {
@@ -98,7 +119,17 @@ pub fn read_events(
     let limit = i64::try_from(last).unwrap_or(i64::MAX);
     let rows = st
         .query_map(
-            rusqlite::named_params! {":limit": limit, ":after_seq": after_seq},
+            rusqlite::named_params! {
+                ":limit": limit,
+                ":after_seq": after_seq,
+                ":max_seq": max_seq,
+                ":since_ms": filter.since_ms,
+                ":provider": filter.provider,
+                ":model": filter.model,
+                ":status": filter.status,
+                ":mirrored": filter.mirrored,
+                ":flagged": filter.flagged,
+            },
             event_from_row,
         )
         .map_err(err)?;
@@ -107,7 +138,18 @@ pub fn read_events(
     Ok(events)
 }
 
-fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+/// The newest insertion position in `requests` (0 when there is none).
+pub fn last_seq(conn: &Connection) -> Result<i64, StoreError> {
+    let q = queries::EVENTS_LAST_SEQ;
+    conn.query_row(q.sql, [], |r| r.get(0))
+        .map_err(|source| StoreError::Query {
+            query: q.name,
+            source,
+        })
+}
+
+/// Builds an [`Event`] from a row with the `events_recent` columns.
+pub(super) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     let target: String = r.get("target")?;
     let model: Option<String> = r.get("model")?;
     let status: String = r.get("status")?;

@@ -1,12 +1,16 @@
 //! The SQLite event store: opening and migrating the database, the writer thread that
 //! owns the write connection, reading events back, and the canned query registry.
 
+mod event_detail;
+mod event_export;
 mod events;
 pub mod queries;
 mod rows;
 mod writer;
 
-pub use events::{ComparisonView, Event, MirrorView, SideView, read_events};
+pub use event_detail::{EventDetail, NoiseFloorView, QualityView, ShadowDetail, find_events};
+pub use event_export::{ExportPair, PairComparison, PairSide, export_pairs};
+pub use events::{ComparisonView, Event, EventFilter, MirrorView, SideView, last_seq, read_events};
 pub use rows::{RequestRow, ShadowRow};
 pub use writer::{EventSink, WriterStats, WriterThread, spawn_writer};
 
@@ -21,15 +25,14 @@ mod embedded {
 /// Store failures, with the path so a user can act on them.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the directory for {path}: {source}")]
-    CreateDir {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("cannot open database {path}: {source}")]
+    // The cause is part of the message and deliberately not an error `source`, so a
+    // `{:#}` chain at the CLI edge does not print it twice.
+    #[error("cannot create the directory for {path}: {cause}")]
+    CreateDir { path: String, cause: std::io::Error },
+    #[error("cannot open database {path}: {cause}")]
     Open {
         path: String,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     #[error("cannot migrate database {path}: {message}")]
     Migrate { path: String, message: String },
@@ -67,14 +70,14 @@ pub fn default_db_path() -> PathBuf {
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
     let display = path.display().to_string();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+        std::fs::create_dir_all(dir).map_err(|cause| StoreError::CreateDir {
             path: display.clone(),
-            source,
+            cause,
         })?;
     }
-    let open_err = |source| StoreError::Open {
+    let open_err = |cause| StoreError::Open {
         path: display.clone(),
-        source,
+        cause,
     };
     let mut conn = Connection::open(path).map_err(open_err)?;
     // WAL lets analysts read with sqlite3 while the writer appends; NORMAL sync is

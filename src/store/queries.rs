@@ -27,6 +27,22 @@ query!(MIRROR_STATES, "mirror_states");
 query!(TTFT, "ttft");
 query!(RETENTION_PRUNE, "retention_prune");
 query!(SET_SETTING, "set_setting");
+query!(EVENTS_LAST_SEQ, "events_last_seq");
+query!(EVENTS_BY_ID, "events_by_id");
+query!(EVENTS_EXPORT, "events_export");
+
+// The mirror report (src/report/).
+query!(REPORT_GROUPS, "report_groups");
+query!(REPORT_LATENCY, "report_latency");
+query!(REPORT_TOKENS, "report_tokens");
+query!(REPORT_SIMILARITY, "report_similarity");
+query!(REPORT_QUALITY, "report_quality");
+query!(REPORT_LOWEST, "report_lowest");
+query!(REPORT_NOISE_FLOOR, "report_noise_floor");
+query!(REPORT_NOISE_FLOOR_VALUES, "report_noise_floor_values");
+query!(REPORT_FAILURES, "report_failures");
+query!(REPORT_PAIR_VALUES, "report_pair_values");
+query!(REPORT_WINDOW, "report_window");
 
 /// Every query, for the test that runs them all on a fresh database.
 pub const ALL: &[Query] = &[
@@ -40,6 +56,20 @@ pub const ALL: &[Query] = &[
     TTFT,
     RETENTION_PRUNE,
     SET_SETTING,
+    EVENTS_LAST_SEQ,
+    EVENTS_BY_ID,
+    EVENTS_EXPORT,
+    REPORT_GROUPS,
+    REPORT_LATENCY,
+    REPORT_TOKENS,
+    REPORT_SIMILARITY,
+    REPORT_QUALITY,
+    REPORT_LOWEST,
+    REPORT_NOISE_FLOOR,
+    REPORT_NOISE_FLOOR_VALUES,
+    REPORT_FAILURES,
+    REPORT_PAIR_VALUES,
+    REPORT_WINDOW,
 ];
 
 #[cfg(test)]

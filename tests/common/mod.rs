@@ -628,6 +628,72 @@ impl Kt {
     }
 }
 
+impl Kt {
+    /// Like [`Kt::start`], but `kt gateway run --port 0 ARGS` instead of the default
+    /// `--drain-secs 5` (ARGS may set `--drain-secs` and other flags).
+    pub fn start_args(config: &str, envs: &[(&str, &str)], args: &[&str]) -> Kt {
+        let (dir, cfg) = write_config(config);
+        let db = dir.path().join("kt.db");
+        let mut cmd = kt_cmd(&["gateway", "run", "--policy-config"]);
+        cmd.arg(&cfg)
+            .args(["--port", "0"])
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .envs(envs.iter().copied());
+        Self::spawn(cmd, dir, db)
+    }
+
+    /// The gateway's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`, ...) to the gateway without waiting.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit, without signalling it. Returns the
+    /// exit status and how long the wait took, or `None` when it is still running.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<(std::process::ExitStatus, Duration)> {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Let the reader thread collect the last lines.
+                std::thread::sleep(Duration::from_millis(50));
+                return Some((status, started.elapsed()));
+            }
+            if started.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The gateway's resident memory (`VmRSS` in /proc/PID/status), in bytes.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmRSS in /proc status:\n{status}"));
+        kb * 1024
+    }
+}
+
+/// `GET /healthz` of a running gateway, parsed.
+pub async fn healthz(kt: &Kt) -> Value {
+    let a = send(reqwest::Client::new().get(kt.url("/healthz"))).await;
+    assert_eq!(a.status, 200, "healthz: {}", a.body);
+    a.body
+}
+
 impl Drop for Kt {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -1,0 +1,64 @@
+-- report_groups: one row per report group, busiest first. :by picks the grouping:
+-- 'mapping' (primary model → shadow target/model, the default), 'model' (primary model),
+-- 'hour', 'day' (UTC buckets of the request time) or 'all' (one group for the window).
+-- Columns: gkey (JSON array of the key parts, in that order; [] for 'all'), pairs (mirrored
+--   requests), completed (shadow succeeded), pending (shadow in flight), compared (both
+--   sides succeeded: the pairs every paired figure covers), primary_failed, shadow_failed
+--   (shadow finished but did not succeed), first_ms (first pair's time, to place hour/day
+--   buckets), traffic (requests the shadow could take over: mirror_state mirrored,
+--   not_sampled or dropped), dropped (requests not mirrored because every shadow slot was
+--   busy). traffic and dropped rows carry no shadow, so mapping groups count them by
+--   primary model and hour/day groups by bucket.
+WITH pairs AS (
+    SELECT p.*,
+        CASE :by
+            WHEN 'all' THEN '[]'
+            WHEN 'model' THEN json_array(p.primary_model)
+            WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
+            WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
+            ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
+        END AS gkey,
+        CASE :by
+            WHEN 'hour' THEN strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch')
+            WHEN 'day' THEN strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch')
+        END AS bucket,
+        (p.primary_status = 'success' AND p.shadow_status = 'success') AS compared
+    FROM mirror_pairs p
+    WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+),
+groups AS (
+    SELECT gkey,
+        MIN(primary_model) AS primary_model,
+        MIN(bucket) AS bucket,
+        COUNT(*) AS pairs,
+        SUM(shadow_status = 'success') AS completed,
+        SUM(shadow_status = 'pending') AS pending,
+        SUM(compared) AS compared,
+        SUM(primary_status <> 'success') AS primary_failed,
+        SUM(shadow_status NOT IN ('success', 'pending')) AS shadow_failed,
+        MIN(ts_unix_ms) AS first_ms
+    FROM pairs
+    GROUP BY gkey
+),
+movable AS (
+    SELECT r.model, r.mirror_state,
+        CASE :by
+            WHEN 'hour' THEN strftime('%Y-%m-%dT%H:00:00Z', r.ts_unix_ms / 1000, 'unixepoch')
+            WHEN 'day' THEN strftime('%Y-%m-%d', r.ts_unix_ms / 1000, 'unixepoch')
+        END AS bucket
+    FROM requests r
+    WHERE r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
+      AND r.mirror_state IN ('mirrored', 'not_sampled', 'dropped')
+)
+SELECT g.gkey, g.pairs, g.completed, g.pending, g.compared, g.primary_failed, g.shadow_failed,
+    g.first_ms,
+    (SELECT COUNT(*) FROM movable m WHERE CASE
+        WHEN :by = 'all' THEN 1
+        WHEN :by IN ('hour', 'day') THEN m.bucket = g.bucket
+        ELSE m.model IS g.primary_model END) AS traffic,
+    (SELECT COUNT(*) FROM movable m WHERE m.mirror_state = 'dropped' AND CASE
+        WHEN :by = 'all' THEN 1
+        WHEN :by IN ('hour', 'day') THEN m.bucket = g.bucket
+        ELSE m.model IS g.primary_model END) AS dropped
+FROM groups g
+ORDER BY g.pairs DESC, g.gkey;

@@ -1,0 +1,33 @@
+-- report_lowest: the :limit least similar compared pairs per report group (:by as in
+-- report_groups.sql), lowest first, with the start of both answers when their text was
+-- logged (traffic_mirror.log_shadow_response).
+-- Columns: gkey, request_id, similarity, primary_preview, primary_chars, shadow_preview,
+--   shadow_chars (previews are the first 120 characters; NULL when not logged).
+WITH pairs AS (
+    SELECT p.request_id, p.shadow_target, p.content_similarity, p.ts_unix_ms,
+        CASE :by
+            WHEN 'all' THEN '[]'
+            WHEN 'model' THEN json_array(p.primary_model)
+            WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
+            WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
+            ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
+        END AS gkey
+    FROM mirror_pairs p
+    WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+      AND p.primary_status = 'success' AND p.shadow_status = 'success'
+      AND p.content_similarity IS NOT NULL
+),
+ranked AS (
+    SELECT *,
+        ROW_NUMBER() OVER (PARTITION BY gkey ORDER BY content_similarity, ts_unix_ms, request_id) AS pos
+    FROM pairs
+)
+SELECT k.gkey, k.request_id, k.content_similarity AS similarity,
+    substr(r.response_text, 1, 120) AS primary_preview, length(r.response_text) AS primary_chars,
+    substr(s.response_text, 1, 120) AS shadow_preview, length(s.response_text) AS shadow_chars
+FROM ranked k
+JOIN requests r ON r.id = k.request_id
+LEFT JOIN shadow_results s
+    ON s.request_id = k.request_id AND s.shadow_target = k.shadow_target AND s.kind = 'shadow'
+WHERE k.pos <= :limit
+ORDER BY k.gkey, k.pos;

@@ -1,0 +1,98 @@
+//! Runs the report's canned queries with named parameters and hands rows back as JSON
+//! objects in column order, with small typed accessors for the assembling code.
+
+use rusqlite::Connection;
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use serde_json::{Map, Value};
+
+use crate::store::StoreError;
+use crate::store::queries::Query;
+
+/// One result row: column name → value.
+pub type Row = Map<String, Value>;
+
+/// The named parameters a report query may use; each query binds the ones it names.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// `:since_ms`: window start (inclusive), Unix ms.
+    pub since_ms: i64,
+    /// `:until_ms`: window end (exclusive), Unix ms.
+    pub until_ms: i64,
+    /// `:by`: mapping | model | hour | day | all.
+    pub by: &'static str,
+    /// `:pricing`: JSON object of model prices (see `queries/report_tokens.sql`).
+    pub pricing: String,
+    /// `:limit`: rows per group for `report_lowest`.
+    pub limit: i64,
+}
+
+impl Params {
+    fn value(&self, name: &str) -> Option<SqlValue> {
+        Some(match name {
+            ":since_ms" => SqlValue::Integer(self.since_ms),
+            ":until_ms" => SqlValue::Integer(self.until_ms),
+            ":by" => SqlValue::Text(self.by.to_owned()),
+            ":pricing" => SqlValue::Text(self.pricing.clone()),
+            ":limit" => SqlValue::Integer(self.limit),
+            _ => return None,
+        })
+    }
+}
+
+/// Runs `q` with the parameters it names.
+pub fn rows(conn: &Connection, q: Query, p: &Params) -> Result<Vec<Row>, StoreError> {
+    let err = |source| StoreError::Query {
+        query: q.name,
+        source,
+    };
+    let mut st = conn.prepare_cached(q.sql).map_err(err)?;
+    for i in 1..=st.parameter_count() {
+        let name = st.parameter_name(i).unwrap_or_default().to_owned();
+        let value = p
+            .value(&name)
+            .ok_or_else(|| err(rusqlite::Error::InvalidParameterName(name)))?;
+        st.raw_bind_parameter(i, value).map_err(err)?;
+    }
+    let names: Vec<String> = st.column_names().map(str::to_owned).collect();
+    let mut out = Vec::new();
+    let mut rs = st.raw_query();
+    while let Some(r) = rs.next().map_err(err)? {
+        let mut obj = Map::new();
+        for (i, name) in names.iter().enumerate() {
+            let v = match r.get_ref(i).map_err(err)? {
+                ValueRef::Null | ValueRef::Blob(_) => Value::Null,
+                ValueRef::Integer(n) => Value::from(n),
+                ValueRef::Real(f) => Value::from(f),
+                ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+            };
+            obj.insert(name.clone(), v);
+        }
+        out.push(obj);
+    }
+    Ok(out)
+}
+
+/// A number column (`None` for NULL).
+pub fn num(r: &Row, col: &str) -> Option<f64> {
+    r.get(col).and_then(Value::as_f64)
+}
+
+/// A count column (0 for NULL).
+pub fn count(r: &Row, col: &str) -> u64 {
+    r.get(col).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// A text column.
+pub fn text<'r>(r: &'r Row, col: &str) -> Option<&'r str> {
+    r.get(col).and_then(Value::as_str)
+}
+
+/// A column holding a JSON array of strings (`json_group_array`), NULL entries dropped.
+pub fn string_list(r: &Row, col: &str) -> Vec<String> {
+    text(r, col)
+        .and_then(|t| serde_json::from_str::<Vec<Option<String>>>(t).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
+}
