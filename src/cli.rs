@@ -52,9 +52,14 @@ pub struct GatewayRunArgs {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 41002)]
     pub port: u16,
-    /// Address to bind.
+    /// Address to bind. A non-loopback address needs `gateway.api_keys` in the config
+    /// (caller authentication) or --allow-unauthenticated.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// Listen on a non-loopback address without caller authentication (for a trusted
+    /// network or a sidecar behind an authenticating proxy).
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
     /// Seconds to wait at shutdown for in-flight shadows and event rows.
     #[arg(long, default_value_t = 10)]
     pub drain_secs: u64,

@@ -32,6 +32,18 @@ pub async fn run(args: &GatewayRunArgs, db: PathBuf) -> anyhow::Result<ExitCode>
     {
         warn!(target: "kt::gateway", "{}:{}:{}: {}: {}", report.file, f.line, f.column, f.path, f.message);
     }
+    if config.gateway.api_key_envs.is_empty()
+        && !args.allow_unauthenticated
+        && !is_loopback(&args.host)
+    {
+        output::print_error(&format!(
+            "refusing to listen on {} without caller authentication: anyone who can reach it could spend your \
+             provider keys. Add `gateway: {{api_keys: [{{env: KT_GATEWAY_KEY}}]}}` to the config, or pass \
+             --allow-unauthenticated if the network is trusted.",
+            args.host
+        ));
+        return Ok(ExitCode::from(1));
+    }
     let addr = format!("{}:{}", args.host, args.port);
     let listener = TcpListener::bind(&addr)
         .await
@@ -80,5 +92,31 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+/// Whether `host` only accepts connections from this machine.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    // Proves only loopback addresses count as safe without caller authentication.
+    #[test]
+    fn loopback_detection() {
+        for h in ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in ["0.0.0.0", "::", "10.0.0.5", "example.com", "192.168.1.2"] {
+            assert!(!is_loopback(h), "{h}");
+        }
     }
 }

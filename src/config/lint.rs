@@ -18,7 +18,7 @@ use super::node::{self, Entry, Node, SNode};
 use super::{Config, Finding, LintReport, LoadError, Pack, Severity};
 
 /// Top-level keys; both tutorial shapes use a subset.
-const ROOT_KEYS: [&str; 7] = [
+const ROOT_KEYS: [&str; 8] = [
     "version",
     "pack",
     "providers",
@@ -26,6 +26,7 @@ const ROOT_KEYS: [&str; 7] = [
     "policies",
     "pricing",
     "gates",
+    "gateway",
 ];
 const PACK_KEYS: [&str; 3] = ["name", "version", "enabled"];
 
@@ -117,12 +118,17 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
         Some(n) => gates::check(cx, n),
         None => Some(super::Gates::default()),
     };
+    let gateway = match f.get("gateway") {
+        Some(n) => check_gateway(cx, n),
+        None => Some(super::GatewaySettings::default()),
+    };
 
     // Past this point any `None` has already been reported as an error.
     let targets = targets?;
     let policies = policies?;
     let pricing = pricing?;
     let gates = gates?;
+    let gateway = gateway?;
     let primary = match &mirror {
         Some(m) => m.primary.clone(),
         None => targets.first()?.id.clone(),
@@ -136,7 +142,45 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
         primary,
         pricing,
         gates,
+        gateway,
     })
+}
+
+/// `gateway: {api_keys: [{env: NAME}]}`: caller keys; an unset variable is a warning
+/// here, and `kt gateway run` refuses to start when none of them is set.
+fn check_gateway(cx: &mut Ctx<'_>, n: &SNode) -> Option<super::GatewaySettings> {
+    let f = cx.fields("gateway", n, &["api_keys"])?;
+    let Some(keys) = f.get("api_keys") else {
+        return Some(super::GatewaySettings::default());
+    };
+    let path = f.child("api_keys");
+    let items = cx.seq(&path, keys)?;
+    let mut envs = Vec::new();
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let item_path = format!("{path}[{i}]");
+        let Some(entry) = cx.fields(&item_path, item, &["env"]) else {
+            ok = false;
+            continue;
+        };
+        let Some(env_node) = cx.required(&entry, "env") else {
+            ok = false;
+            continue;
+        };
+        let Some(name) = cx.nonempty_string(&entry.child("env"), env_node) else {
+            ok = false;
+            continue;
+        };
+        if cx.env(name).is_none_or(|v| v.is_empty()) {
+            cx.warn(
+                &entry.child("env"),
+                &env_node.referenced,
+                format!("environment variable {name} is not set: callers cannot use this key"),
+            );
+        }
+        envs.push(name.to_owned());
+    }
+    ok.then_some(super::GatewaySettings { api_key_envs: envs })
 }
 
 /// `version:` must be "1" or 1: the only schema kt knows.

@@ -62,6 +62,17 @@ pub struct Config {
     pub pricing: Vec<(String, ModelPrice)>,
     /// `gates:` default thresholds of `kt mirror report`'s verdict; its flags override them.
     pub gates: Gates,
+    /// `gateway:` settings of the gateway itself.
+    pub gateway: GatewaySettings,
+}
+
+/// `gateway:` block.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GatewaySettings {
+    /// `api_keys: [{env: NAME}]`: environment variables holding the keys callers must send
+    /// (`Authorization: Bearer KEY`). Empty: no caller authentication (loopback only, unless
+    /// `--allow-unauthenticated`).
+    pub api_key_envs: Vec<String>,
 }
 
 impl Config {

@@ -28,7 +28,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/v1/chat/completions",
-            post(handlers::chat_completions).fallback(handlers::method_not_allowed),
+            post(handlers::chat_completions)
+                .fallback(handlers::method_not_allowed)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    handlers::authenticate,
+                )),
         )
         .route(
             "/healthz",

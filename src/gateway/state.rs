@@ -40,6 +40,18 @@ pub struct Inner {
     pub mirror_dropped: AtomicU64,
     /// Requests answered (any status); equals event rows + dropped rows.
     pub answered: AtomicU64,
+    /// Keys callers must present (`gateway.api_keys`), read once at start. Empty: open.
+    pub caller_keys: Vec<CallerKey>,
+}
+
+/// A caller key; its `Debug` never shows the value.
+#[derive(Clone)]
+pub struct CallerKey(pub(super) String);
+
+impl std::fmt::Debug for CallerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerKey([REDACTED])")
+    }
 }
 
 impl Deref for AppState {
@@ -56,10 +68,24 @@ pub enum StateError {
     Http(#[from] reqwest::Error),
     #[error("the primary target `{0}` is not configured")]
     MissingPrimary(String),
+    #[error("gateway.api_keys names {0}, but none of them is set: no caller could authenticate")]
+    NoCallerKey(String),
 }
 
 impl AppState {
     pub fn new(config: Config, sink: EventSink) -> Result<Self, StateError> {
+        let caller_keys: Vec<String> = config
+            .gateway
+            .api_key_envs
+            .iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if caller_keys.is_empty() && !config.gateway.api_key_envs.is_empty() {
+            return Err(StateError::NoCallerKey(
+                config.gateway.api_key_envs.join(", "),
+            ));
+        }
         // Lint guarantees both ids name configured targets.
         let Some(primary_target) = config.target(&config.primary) else {
             return Err(StateError::MissingPrimary(config.primary.clone()));
@@ -101,6 +127,7 @@ impl AppState {
             mirror_slots: Arc::new(Semaphore::new(slots)),
             mirror_dropped: AtomicU64::new(0),
             answered: AtomicU64::new(0),
+            caller_keys: caller_keys.into_iter().map(CallerKey).collect(),
         })))
     }
 }

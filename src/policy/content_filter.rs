@@ -192,6 +192,7 @@ mod tests {
             primary: String::new(),
             pricing: vec![],
             gates: crate::config::Gates::default(),
+            gateway: crate::config::GatewaySettings::default(),
         };
         ContentFilter::from_config(&cfg)
     }
