@@ -241,6 +241,25 @@ pub(super) fn normalise_base_url(raw: &str) -> Result<String, String> {
             "`{raw}` must not have a query (`?...`) or fragment (`#...`)"
         ));
     }
+    // Credentials in a URL end up in logs and error messages; keys belong in
+    // `secret_key_ref`. The message does not repeat the URL, so it cannot echo them.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "must not contain a user name or password (`user:pass@host`): put the key in secret_key_ref".into(),
+        );
+    }
+    // Link-local addresses are where cloud metadata services live (169.254.169.254):
+    // never an LLM provider, and the classic target of request forgery.
+    let link_local = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_link_local(),
+        Some(url::Host::Ipv6(ip)) => (ip.segments()[0] & 0xffc0) == 0xfe80,
+        _ => false,
+    };
+    if link_local {
+        return Err(format!(
+            "`{raw}` is a link-local address (cloud metadata services live there), not an LLM provider"
+        ));
+    }
     let path = url.path().trim_end_matches('/');
     let path = path
         .strip_suffix("/v1")

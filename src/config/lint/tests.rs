@@ -568,9 +568,17 @@ fn base_url_forms() {
         "https://host/#frag",
         "file:///tmp/x",
         "http://",
+        // Suspicious: credentials in the URL, link-local (cloud metadata) hosts.
+        "https://user:hunter2@host",
+        "https://user@host",
+        "http://169.254.169.254/latest",
+        "http://[fe80::1]:8080",
     ] {
         assert!(normalise_base_url(bad).is_err(), "{bad}");
     }
+    // The refusal never repeats a URL's credentials.
+    let msg = normalise_base_url("https://user:hunter2@host").unwrap_err();
+    assert!(!msg.contains("hunter2"), "{msg}");
 }
 
 // The JSON report carries the same facts as the text one.
