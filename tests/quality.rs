@@ -173,3 +173,50 @@ async fn json_validity_is_recorded_for_json_mode() {
         "{got:?}"
     );
 }
+
+// Proves `action: redact`: neither upstream ever sees the e-mail or card, the stored
+// answers are redacted too, and the event records what was replaced (not the text).
+#[tokio::test(flavor = "multi_thread")]
+async fn redact_policy_rewrites_before_anything_leaves_or_is_stored() {
+    let primary =
+        fake_upstream(|c| openai_ok(&model_of(c), "Reply sent to jane.doe@example.com.", 9, 6))
+            .await;
+    let shadow =
+        fake_upstream(|c| anthropic_ok(&model_of(c), "Mailed jane.doe@example.com.", 9, 4)).await;
+    let mut kt = Kt::start_mirror_with(
+        &primary,
+        &shadow,
+        &[("    action: flag\n", "    action: redact\n")],
+    );
+    let prompt = "Email jane.doe@example.com, card 4111 1111 1111 1111.";
+    let a = post(&kt, &chat("gpt-4o-mini", prompt)).await;
+    assert_eq!(a.status, 200);
+    kt.stop();
+    for call in primary.calls().iter().chain(shadow.calls().iter()) {
+        let sent = call.body.to_string();
+        assert!(
+            !sent.contains("jane.doe@example.com") && !sent.contains("4111 1111"),
+            "{sent}"
+        );
+        assert!(
+            sent.contains("[REDACTED:email]") && sent.contains("[REDACTED:credit_card]"),
+            "{sent}"
+        );
+    }
+    let stored = rows(
+        &kt,
+        "SELECT r.response_text, s.response_text FROM requests r JOIN shadow_results s ON s.request_id = r.id",
+    );
+    let text = format!("{stored:?}");
+    assert!(
+        !text.contains("jane.doe@example.com") && text.contains("[REDACTED:email]"),
+        "{text}"
+    );
+    let evs = events(&kt.db, 1);
+    let findings = evs[0]["policy_findings"].to_string();
+    assert!(
+        findings.contains("\"action\":\"redact\"") && findings.contains("credit_card"),
+        "{findings}"
+    );
+    assert!(!findings.contains("example.com"), "{findings}");
+}

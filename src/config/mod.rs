@@ -280,16 +280,22 @@ pub enum PolicyKind {
 /// Content-filter actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FilterAction {
+    /// Record findings in the event; the request goes through unchanged.
     Flag,
+    /// Reject a matching request with 400 `content_policy_violation`.
     Block,
+    /// Replace matches with `[REDACTED:kind]` before the request leaves kt and before any
+    /// text is stored.
+    Redact,
 }
 
 impl FilterAction {
-    pub const NAMES: [&'static str; 2] = ["flag", "block"];
+    pub const NAMES: [&'static str; 3] = ["flag", "block", "redact"];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Flag => "flag",
             Self::Block => "block",
+            Self::Redact => "redact",
         }
     }
 }

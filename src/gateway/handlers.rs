@@ -158,6 +158,8 @@ pub(super) struct Scan {
     pub(super) request: Option<Map<String, Value>>,
     pub(super) response_text: Option<String>,
     pub(super) blocked: Vec<PolicyFinding>,
+    /// What `action: redact` policies replaced in the request.
+    pub(super) redacted: Vec<PolicyFinding>,
 }
 
 /// The primary path. Fills `row` as it learns things; returns the answer body or the
@@ -181,13 +183,17 @@ async fn proxy(
             ApiError::bad_request(format!("cannot read the request body: {rejection}"), None)
         }
     })?;
-    let req = parse_request(&body)?;
+    let mut req = parse_request(&body)?;
     let model = req
         .get("model")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
     row.model = Some(model.clone());
+    if state.filter.has_redacting() {
+        // Before anything else sees the request: the primary, the shadow, the scans.
+        scan.redacted = state.filter.redact_request(&mut req);
+    }
     if !state.filter.is_empty() {
         // Flag findings belong in the event whatever happens next (block, upstream error).
         scan.request = Some(req.clone());
@@ -256,6 +262,7 @@ async fn proxy(
             slots: &state.mirror_slots,
             sink: &state.sink,
             cancel: &state.cancel,
+            filter: &state.filter,
         };
         match mirror::launch(m, shadow, state.noise.as_ref(), &mirrored, &bg) {
             Some(started) => {
@@ -430,6 +437,15 @@ fn parse_request(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
 /// Runs the flagging scan and hands the request's row to the writer (background task).
 pub(super) async fn record(state: AppState, mut row: RequestRow, scan: Scan) {
     let mut findings = scan.blocked;
+    findings.extend(scan.redacted);
+    if state.filter.has_redacting()
+        && let Some(text) = row.response_text.take()
+    {
+        // Stored answers are redacted too (the caller's answer is not changed).
+        let (text, found) = state.filter.redact(&text, "response");
+        row.response_text = Some(text);
+        findings.extend(found);
+    }
     if let Some(req) = &scan.request {
         findings.extend(state.filter.flag_findings(&prompt_text(req), "request"));
     }

@@ -28,7 +28,7 @@ pub struct Inner {
     pub shadow: Option<Arc<Provider>>,
     /// The primary target again, on the background client, for noise-floor calls.
     pub noise: Option<Arc<Provider>>,
-    pub filter: ContentFilter,
+    pub filter: Arc<ContentFilter>,
     pub sink: EventSink,
     /// Shadow calls and event recording; the gateway waits for it at shutdown.
     pub tracker: TaskTracker,
@@ -116,7 +116,7 @@ impl AppState {
             .map_or(1, |m| m.max_in_flight)
             .min(Semaphore::MAX_PERMITS);
         Ok(Self(Arc::new(Inner {
-            filter: ContentFilter::from_config(&config),
+            filter: Arc::new(ContentFilter::from_config(&config)),
             config,
             primary,
             shadow,

@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use super::shadow::{PrimaryOutcome, ShadowJob, ShadowKind, run_shadow};
 use crate::config::Mirror;
+use crate::policy::ContentFilter;
 use crate::providers::Provider;
 use crate::store::EventSink;
 
@@ -23,6 +24,8 @@ pub struct Background<'a> {
     pub slots: &'a Arc<Semaphore>,
     pub sink: &'a EventSink,
     pub cancel: &'a CancellationToken,
+    /// Redacts the shadow's stored answer when an `action: redact` policy exists.
+    pub filter: &'a Arc<ContentFilter>,
 }
 
 /// What the background work needs to know about the caller's request.
@@ -88,6 +91,7 @@ pub fn launch(
             primary: rx,
             sink: bg.sink.clone(),
             cancel: bg.cancel.clone(),
+            redact: bg.filter.has_redacting().then(|| bg.filter.clone()),
             permit,
         };
         bg.tracker.spawn(run_shadow(job))

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::compare::{SIMILARITY_ALGORITHM, content_similarity};
 use crate::config::CompareMetric;
+use crate::policy::ContentFilter;
 use crate::providers::{Completion, Provider, UpstreamError, collect};
 use crate::store::{EventSink, ShadowRow, now_stamp};
 
@@ -84,6 +85,8 @@ pub struct ShadowJob {
     pub sink: EventSink,
     /// Fired at shutdown after the drain period: the shadow gives up and records why.
     pub cancel: CancellationToken,
+    /// Set when an `action: redact` policy exists: the stored answer is redacted.
+    pub redact: Option<Arc<ContentFilter>>,
     /// Holds one of `max_in_flight` slots until the row is queued.
     pub permit: OwnedSemaphorePermit,
 }
@@ -105,6 +108,7 @@ pub async fn run_shadow(job: ShadowJob) {
         primary,
         sink,
         cancel,
+        redact,
         permit,
     } = job;
     let started = Instant::now();
@@ -145,6 +149,7 @@ pub async fn run_shadow(job: ShadowJob) {
         primary.as_ref(),
         &metrics,
         log_text,
+        redact.as_deref(),
     ))
     .await;
     drop(permit);
@@ -168,6 +173,7 @@ fn shadow_row(
     primary: Option<&PrimaryOutcome>,
     metrics: &[CompareMetric],
     log_text: bool,
+    redact: Option<&ContentFilter>,
 ) -> ShadowRow {
     let (ts, _) = now_stamp();
     let mut row = ShadowRow {
@@ -199,7 +205,10 @@ fn shadow_row(
             }
             row.tool_calls = c.tool_calls.clone();
             if log_text {
-                row.response_text = Some(c.text);
+                row.response_text = Some(match redact {
+                    Some(f) => f.redact(&c.text, "response").0,
+                    None => c.text,
+                });
             }
         }
         Err(e) => {

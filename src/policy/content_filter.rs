@@ -112,6 +112,90 @@ impl ContentFilter {
             .any(|p| p.action == FilterAction::Block)
     }
 
+    /// True when a redacting policy exists: requests and stored texts must be rewritten.
+    pub fn has_redacting(&self) -> bool {
+        self.policies
+            .iter()
+            .any(|p| p.action == FilterAction::Redact)
+    }
+
+    /// Replaces every match of a redacting policy in `text` with `[REDACTED:kind]`;
+    /// returns the new text and what was replaced (no matched text is kept).
+    pub fn redact(&self, text: &str, location: &'static str) -> (String, Vec<PolicyFinding>) {
+        let mut out = text.to_string();
+        let mut findings = Vec::new();
+        for p in self
+            .policies
+            .iter()
+            .filter(|p| p.action == FilterAction::Redact)
+        {
+            for d in &p.detectors {
+                let mut count = 0;
+                let replaced = d.regex.replace_all(&out, |c: &regex::Captures<'_>| {
+                    let m = c.get(0).map_or("", |m| m.as_str());
+                    if d.luhn && !luhn_valid(m) {
+                        return m.to_string();
+                    }
+                    count += 1;
+                    format!("[REDACTED:{}]", d.name)
+                });
+                if count > 0 {
+                    out = replaced.into_owned();
+                    findings.push(PolicyFinding {
+                        policy: p.name.clone(),
+                        action: p.action.as_str(),
+                        kind: d.name.clone(),
+                        location,
+                        count,
+                    });
+                }
+            }
+        }
+        (out, findings)
+    }
+
+    /// Redacts every message text of an OpenAI-shaped request in place (string contents and
+    /// text parts); returns what was replaced.
+    pub fn redact_request(
+        &self,
+        req: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> Vec<PolicyFinding> {
+        use serde_json::Value;
+        let mut findings: Vec<PolicyFinding> = Vec::new();
+        let fix = |s: &mut String, findings: &mut Vec<PolicyFinding>| {
+            let (text, found) = self.redact(s, "request");
+            if !found.is_empty() {
+                *s = text;
+                for f in found {
+                    match findings
+                        .iter_mut()
+                        .find(|g| g.policy == f.policy && g.kind == f.kind)
+                    {
+                        Some(g) => g.count += f.count,
+                        None => findings.push(f),
+                    }
+                }
+            }
+        };
+        let Some(Value::Array(messages)) = req.get_mut("messages") else {
+            return findings;
+        };
+        for m in messages.iter_mut() {
+            match m.get_mut("content") {
+                Some(Value::String(s)) => fix(s, &mut findings),
+                Some(Value::Array(parts)) => {
+                    for part in parts.iter_mut() {
+                        if let Some(Value::String(s)) = part.get_mut("text") {
+                            fix(s, &mut findings);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        findings
+    }
+
     /// Findings of blocking policies in `text` (the request): non-empty means reject.
     pub fn blocking_findings(&self, text: &str) -> Vec<PolicyFinding> {
         self.scan_where(text, "request", |p| p.action == FilterAction::Block)
@@ -239,5 +323,34 @@ mod tests {
             (b[0].kind.as_str(), b[0].count, b[0].action),
             ("ticket", 2, "block")
         );
+    }
+
+    // Proves redaction rewrites every message text (string and parts), counts what it
+    // replaced, keeps non-card digit runs, and records no matched text.
+    #[test]
+    fn redact_rewrites_requests() {
+        let f = filter(FilterAction::Redact, vec![]);
+        assert!(f.has_redacting() && !f.has_blocking());
+        let mut req = match serde_json::json!({"model": "m", "messages": [
+            {"role": "user", "content": "mail jane@example.com and bob@example.org"},
+            {"role": "user", "content": [{"type": "text", "text": "card 4111 1111 1111 1111, order 1234 5678 9012 3456"}]}
+        ]}) {
+            serde_json::Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        let found = f.redact_request(&mut req);
+        let text = serde_json::to_string(&req).unwrap();
+        assert!(
+            !text.contains("jane@example.com") && !text.contains("4111 1111"),
+            "{text}"
+        );
+        assert!(text.contains("[REDACTED:email]") && text.contains("[REDACTED:credit_card]"));
+        assert!(
+            text.contains("1234 5678 9012 3456"),
+            "not a valid card: kept"
+        );
+        let emails = found.iter().find(|g| g.kind == "email").unwrap();
+        assert_eq!((emails.count, emails.action), (2, "redact"));
+        assert!(!serde_json::to_string(&found).unwrap().contains("example"));
     }
 }

@@ -319,6 +319,7 @@ fn check_action(cx: &mut Ctx<'_>, path: &str, v: &SNode) -> Option<FilterAction>
     let action = match s {
         "flag" => Some(FilterAction::Flag),
         "block" => Some(FilterAction::Block),
+        "redact" => Some(FilterAction::Redact),
         _ => None,
     };
     if action.is_none() {
