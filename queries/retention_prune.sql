@@ -2,3 +2,7 @@
 -- Shadow rows first, so no shadow row outlives its request.
 DELETE FROM shadow_results WHERE request_id IN (SELECT id FROM requests WHERE ts_unix_ms < :cutoff_ms);
 DELETE FROM requests WHERE ts_unix_ms < :cutoff_ms;
+DELETE FROM audit_chain
+WHERE (tbl = 'requests' AND NOT EXISTS (SELECT 1 FROM requests WHERE id = row_key))
+   OR (tbl = 'shadow_results' AND NOT EXISTS (
+        SELECT 1 FROM shadow_results WHERE request_id || '/' || shadow_target = row_key));

@@ -34,6 +34,9 @@ pub enum Command {
     /// Run the whole flow with no API keys: a gateway on simulated primary and shadow
     /// providers, the tutorial's batch of requests, then the mirror report.
     Demo(DemoArgs),
+    /// The audit log's tamper evidence.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +122,11 @@ pub enum EventsCommand {
     ///
     /// Example: kt events export --format jsonl --since 7d --output pairs.jsonl
     Export(ExportArgs),
+    /// Delete events older than the retention period (or --older-than) with their audit
+    /// chain entries. With `immutable: true` nothing younger than `retention_days` can go.
+    ///
+    /// Example: kt events prune --older-than 90d
+    Prune(PruneArgs),
 }
 
 /// Which events `kt events list|tail` print; every filter runs in SQL, and they combine
@@ -352,4 +360,28 @@ pub struct DemoArgs {
     /// How many times to send the tutorial's prompt batch.
     #[arg(long, default_value_t = 4)]
     pub rounds: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Delete events older than this (e.g. 90d, or an RFC 3339 time). Default: the
+    /// retention cutoff the gateway recorded from `audit_logger.retention_days`.
+    #[arg(long)]
+    pub older_than: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit chain: every event row must match its hash, every entry must link
+    /// to the one before, and no row may be missing from the chain. Exit 1 on any problem.
+    ///
+    /// Example: kt audit verify --format json
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand, each with a `run`; this file dispatches and holds what they share.
 
+mod audit;
 mod demo;
 mod events;
 mod events_diff;
@@ -15,7 +16,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Command, EventsCommand, GatewayCommand, MirrorCommand, PolicyCommand};
+use crate::cli::{
+    AuditCommand, Cli, Command, EventsCommand, GatewayCommand, MirrorCommand, PolicyCommand,
+};
 
 /// Logs go to stderr (stdout is for command output); `RUST_LOG` overrides the default.
 pub fn init_tracing() {
@@ -39,6 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Events(EventsCommand::Tail(args)) => events::tail(&args, &db),
         Command::Events(EventsCommand::Show(args)) => events_show::show(&args, &db),
         Command::Events(EventsCommand::Export(args)) => events_export::export(&args, &db),
+        Command::Events(EventsCommand::Prune(args)) => audit::prune(&args, &db),
+        Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args, &db),
         Command::Mirror(MirrorCommand::Report(args)) => mirror_report::run(&args, &db),
         Command::Demo(args) => runtime()?.block_on(demo::run(&args, db)),
     }

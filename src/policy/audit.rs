@@ -1,5 +1,5 @@
 //! The audit logger policy: applies `immutable` and `retention_days` to the event log.
-//! Retention runs at gateway start and then daily from the gateway.
+//! Retention runs at gateway start and with `kt events prune`.
 
 use std::time::Duration;
 
@@ -62,22 +62,10 @@ pub fn apply(conn: &mut Connection, settings: Option<AuditSettings>) -> Result<u
                 .map_err(|e| err(queries::SET_SETTING.name, e))?;
         }
     }
-    let mut deleted = 0;
-    if cutoff_ms > 0 {
-        // Two statements in one file: shadow rows first, then their requests.
-        let mut stmts = queries::RETENTION_PRUNE
-            .sql
-            .split_inclusive(";\n")
-            .filter(|s| s.contains("DELETE"));
-        for stmt in stmts.by_ref() {
-            deleted = tx
-                .execute(
-                    stmt.trim(),
-                    rusqlite::named_params! {":cutoff_ms": cutoff_ms},
-                )
-                .map_err(|e| err(queries::RETENTION_PRUNE.name, e))?;
-        }
-    }
     tx.commit().map_err(|e| err(queries::SET_SETTING.name, e))?;
-    Ok(deleted)
+    if cutoff_ms > 0 {
+        // After the settings commit: the delete guard reads the new cutoff.
+        return crate::store::audit_chain::prune(conn, cutoff_ms);
+    }
+    Ok(0)
 }

@@ -1,6 +1,7 @@
 //! The SQLite event store: opening and migrating the database, the writer thread that
 //! owns the write connection, reading events back, and the canned query registry.
 
+pub mod audit_chain;
 mod event_detail;
 mod event_export;
 mod events;

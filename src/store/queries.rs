@@ -26,6 +26,13 @@ query!(FAILURES, "failures");
 query!(MIRROR_STATES, "mirror_states");
 query!(TTFT, "ttft");
 query!(RETENTION_PRUNE, "retention_prune");
+query!(AUDIT_ROW_REQUEST, "audit_row_request");
+query!(AUDIT_ROW_SHADOW, "audit_row_shadow");
+query!(AUDIT_ROWS_ALL, "audit_rows_all");
+query!(AUDIT_CHAIN_APPEND, "audit_chain_append");
+query!(AUDIT_CHAIN_HEAD, "audit_chain_head");
+query!(AUDIT_CHAIN_ALL, "audit_chain_all");
+query!(GET_SETTING, "get_setting");
 query!(SET_SETTING, "set_setting");
 query!(EVENTS_LAST_SEQ, "events_last_seq");
 query!(EVENTS_BY_ID, "events_by_id");
@@ -55,6 +62,13 @@ pub const ALL: &[Query] = &[
     MIRROR_STATES,
     TTFT,
     RETENTION_PRUNE,
+    AUDIT_ROW_REQUEST,
+    AUDIT_ROW_SHADOW,
+    AUDIT_ROWS_ALL,
+    AUDIT_CHAIN_APPEND,
+    AUDIT_CHAIN_HEAD,
+    AUDIT_CHAIN_ALL,
+    GET_SETTING,
     SET_SETTING,
     EVENTS_LAST_SEQ,
     EVENTS_BY_ID,

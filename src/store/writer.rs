@@ -9,6 +9,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
+use super::audit_chain::{self, Table};
 use super::queries;
 use super::rows::{RequestRow, ShadowRow};
 
@@ -300,12 +301,24 @@ fn write_batch(conn: &mut Connection, batch: &[Record]) -> rusqlite::Result<()> 
     tx.commit()
 }
 
+/// Inserts one row and its audit-chain entry (same transaction: both or neither).
 fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
-    match rec {
-        Record::Request(r) => r.insert(&mut conn.prepare_cached(queries::INSERT_REQUEST.sql)?),
-        Record::Shadow(s) => s.insert(&mut conn.prepare_cached(queries::INSERT_SHADOW.sql)?),
-        Record::Close => Ok(()),
+    let table = match rec {
+        Record::Request(r) => {
+            r.insert(&mut conn.prepare_cached(queries::INSERT_REQUEST.sql)?)?;
+            Table::Requests
+        }
+        Record::Shadow(s) => {
+            s.insert(&mut conn.prepare_cached(queries::INSERT_SHADOW.sql)?)?;
+            Table::ShadowResults
+        }
+        Record::Close => return Ok(()),
+    };
+    // OR IGNORE inserts may write nothing; only a written row gets an entry.
+    if conn.changes() > 0 {
+        audit_chain::append(conn, table, conn.last_insert_rowid())?;
     }
+    Ok(())
 }
 
 impl Record {
