@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what kt's test suite needs besides cargo: jq (the tutorial's Step 6 program
-# runs verbatim) and a Python venv with the official OpenAI SDK (tests/sdk.rs drives kt
+# runs verbatim), sqlite3 (the secrets test greps a `.dump`) and a Python venv with the official OpenAI SDK (tests/sdk.rs drives kt
 # through it). Idempotent; run it before `cargo test` (the README's test command does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v jq >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq jq
+missing=()
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
 
 venv=target/sdk-venv

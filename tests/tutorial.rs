@@ -740,7 +740,13 @@ async fn secrets_never_leave_the_upstream_headers() {
         }
     })
     .await;
-    let mut kt = Kt::start_mirror(&primary, &shadow);
+    // Trace-level logging: the most verbose a user could turn on must not leak keys either.
+    let mut envs = keys();
+    envs.push(("RUST_LOG", "trace"));
+    let mut kt = Kt::start(
+        &mirror_config(&primary.url(), "anthropic", &shadow.url(), ""),
+        &envs,
+    );
     let secrets = [OPENAI_KEY, ANTHROPIC_KEY];
 
     let (_, good) = post_ok(&kt, &chat("gpt-4o-mini", "a good question")).await;
@@ -764,6 +770,17 @@ async fn secrets_never_leave_the_upstream_headers() {
     assert_no_secret_files(kt.dir.path(), &secrets, "while running");
     let log = kt.stop();
     assert_no_secret_files(kt.dir.path(), &secrets, "after stop");
+    // And a `.dump` of the database, as an analyst would take it.
+    let dump = std::process::Command::new("sqlite3")
+        .arg(&kt.db)
+        .arg(".dump")
+        .output()
+        .expect("sqlite3 is installed by tests/setup.sh");
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("CREATE TABLE requests"), "the dump is real");
+    for k in secrets {
+        assert!(!dump.contains(k), "key {k} in the .dump");
+    }
     for k in secrets {
         assert!(!log.contains(k), "key {k} in the log:\n{log}");
     }

@@ -551,9 +551,11 @@ impl Kt {
     /// Spawns a prepared `kt gateway run` command (logging at info to a collected stderr),
     /// and waits for "Gateway ready". `db` is where the caller expects the database.
     pub fn spawn(mut cmd: Command, dir: tempfile::TempDir, db: PathBuf) -> Kt {
-        cmd.env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        // `info` unless the test asked for another level (e.g. trace in the secrets test).
+        if !cmd.get_envs().any(|(k, _)| k == "RUST_LOG") {
+            cmd.env("RUST_LOG", "info");
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
