@@ -471,6 +471,12 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         "event_queue_depth": state.sink.queue_depth(),
         "shadows_in_flight": state.config.mirror.as_ref().map_or(0, |m| m.max_in_flight - state.mirror_slots.available_permits()),
         "mirror_dropped": state.mirror_dropped.load(Ordering::Relaxed),
+        // requests_answered = request_rows_written + request_rows_dropped + rows still queued
+        "accounting": {
+            "requests_answered": state.answered.load(Ordering::Relaxed),
+            "request_rows_written": stats.request_rows_written.load(Ordering::Relaxed),
+            "request_rows_dropped": stats.request_rows_dropped.load(Ordering::Relaxed),
+        },
     }))
 }
 

@@ -44,6 +44,18 @@ pub struct WriterStats {
     pub dropped_write_failed: AtomicU64,
     /// Set at shutdown: a failing database is no longer waited for.
     pub closing: std::sync::atomic::AtomicBool,
+    /// `requests` rows committed: with `request_rows_dropped`, the accounting identity
+    /// "requests answered = request rows written + request rows dropped" (see /healthz).
+    pub request_rows_written: AtomicU64,
+    /// `requests` rows lost (queue full, refused, or database failing at shutdown).
+    pub request_rows_dropped: AtomicU64,
+}
+
+/// How many of `recs` are `requests` rows.
+fn request_rows<'a>(recs: impl IntoIterator<Item = &'a Record>) -> u64 {
+    recs.into_iter()
+        .filter(|r| matches!(r, Record::Request(_)))
+        .count() as u64
 }
 
 impl WriterStats {
@@ -73,6 +85,7 @@ impl EventSink {
     }
 
     async fn offer(&self, rec: Record) -> bool {
+        let is_request = matches!(rec, Record::Request(_));
         match self.tx.send_timeout(rec, QUEUE_WAIT).await {
             Ok(()) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
@@ -83,6 +96,11 @@ impl EventSink {
                     .stats
                     .dropped_queue_full
                     .fetch_add(1, Ordering::Relaxed);
+                if is_request {
+                    self.stats
+                        .request_rows_dropped
+                        .fetch_add(1, Ordering::Relaxed);
+                }
                 // Log the first drop of each thousand, not every one: a full queue under
                 // overload would otherwise flood the log it is trying to protect.
                 if n.is_multiple_of(1000) {
@@ -198,6 +216,9 @@ fn write_with_retry(conn: &mut Connection, batch: &[Record], stats: &WriterStats
         let err = match write_batch(conn, batch) {
             Ok(()) => {
                 stats.written.fetch_add(rows, Ordering::Relaxed);
+                stats
+                    .request_rows_written
+                    .fetch_add(request_rows(batch), Ordering::Relaxed);
                 if let Some(since) = failing_since {
                     tracing::warn!(
                         "event writes recovered after {:.1} s; no row of the held batch was lost",
@@ -218,6 +239,9 @@ fn write_with_retry(conn: &mut Connection, batch: &[Record], stats: &WriterStats
             stats
                 .dropped_write_failed
                 .fetch_add(rows, Ordering::Relaxed);
+            stats
+                .request_rows_dropped
+                .fetch_add(request_rows(batch), Ordering::Relaxed);
             tracing::error!(error = %err, rows, "event batch dropped: the database was still failing at shutdown");
             return;
         }
@@ -254,38 +278,51 @@ fn is_transient(e: &rusqlite::Error) -> bool {
 
 /// The fallback after a non-transient failure: one transaction, one savepoint per row.
 fn write_rows_one_by_one(conn: &mut Connection, batch: &[Record], stats: &WriterStats) {
-    let result = (|| -> rusqlite::Result<(u64, u64)> {
+    // (rows written, rows refused, request rows written, request rows refused); applied to
+    // the counters only once the transaction has committed.
+    let result = (|| -> rusqlite::Result<[u64; 4]> {
         let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let (mut written, mut refused) = (0, 0);
+        let mut n = [0u64; 4];
         for rec in batch.iter().filter(|r| !matches!(r, Record::Close)) {
             let sp = tx.savepoint()?;
             match insert(&sp, rec) {
                 Ok(()) => {
                     sp.commit()?;
-                    written += 1;
+                    n[0] += 1;
+                    n[2] += request_rows([rec]);
                 }
                 Err(e) => {
                     // Dropping the savepoint rolls back just this row.
-                    refused += 1;
+                    n[1] += 1;
+                    n[3] += request_rows([rec]);
                     tracing::error!(error = %e, id = rec.id(), "event row refused by the database; dropped");
                 }
             }
         }
         tx.commit()?;
-        Ok((written, refused))
+        Ok(n)
     })();
     match result {
-        Ok((written, refused)) => {
+        Ok([written, refused, req_written, req_refused]) => {
             stats.written.fetch_add(written, Ordering::Relaxed);
             stats
                 .dropped_write_failed
                 .fetch_add(refused, Ordering::Relaxed);
+            stats
+                .request_rows_written
+                .fetch_add(req_written, Ordering::Relaxed);
+            stats
+                .request_rows_dropped
+                .fetch_add(req_refused, Ordering::Relaxed);
         }
         Err(e) => {
             let rows = batch.iter().filter(|r| !matches!(r, Record::Close)).count() as u64;
             stats
                 .dropped_write_failed
                 .fetch_add(rows, Ordering::Relaxed);
+            stats
+                .request_rows_dropped
+                .fetch_add(request_rows(batch), Ordering::Relaxed);
             tracing::error!(error = %e, rows, "event batch dropped");
         }
     }
@@ -370,6 +407,9 @@ mod tests {
         assert_eq!(n, 3);
         assert_eq!(stats.written.load(Ordering::Relaxed), 3);
         assert_eq!(stats.dropped_write_failed.load(Ordering::Relaxed), 1);
+        // The accounting identity holds per kind: 4 request rows = 3 written + 1 dropped.
+        assert_eq!(stats.request_rows_written.load(Ordering::Relaxed), 3);
+        assert_eq!(stats.request_rows_dropped.load(Ordering::Relaxed), 1);
     }
 
     // Proves the writer drains the queue on close and refuses rows offered afterwards.
