@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 
 use super::open_db;
+use super::time::parse_time;
 use crate::cli::{ReportArgs, ReportBy, ReportFormat};
 use crate::config::{self, Gates};
 use crate::output;
@@ -137,39 +138,5 @@ fn verdict_word(r: &report::MirrorReport) -> &'static str {
         (false, false, _) => "UNDECIDED",
         (false, true, true) => "PASS",
         (false, true, false) => "FAIL",
-    }
-}
-
-/// A duration back from `now` (`90m`, `24h`, `7d`) or an RFC 3339 time.
-pub fn parse_time(s: &str, now: SystemTime) -> anyhow::Result<SystemTime> {
-    if let Ok(d) = humantime::parse_duration(s) {
-        return Ok(now.checked_sub(d).unwrap_or(UNIX_EPOCH));
-    }
-    if let Ok(t) = humantime::parse_rfc3339_weak(s) {
-        return Ok(t);
-    }
-    bail!(
-        "`{s}` is neither a duration (like 24h or 7d) nor an RFC 3339 time (like 2026-11-24T00:00:00Z)"
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    // Proves --since/--until take a duration back from now or an RFC 3339 time, nothing else.
-    #[test]
-    fn parses_durations_and_times() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
-        assert_eq!(
-            parse_time("1h", now).unwrap(),
-            now - Duration::from_secs(3600)
-        );
-        assert_eq!(
-            parse_time("1970-01-01T00:00:10Z", now).unwrap(),
-            UNIX_EPOCH + Duration::from_secs(10)
-        );
-        assert!(parse_time("yesterday", now).is_err());
     }
 }
