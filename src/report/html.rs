@@ -4,14 +4,19 @@
 //! null, and every string from it (model names, error messages, answer previews) is
 //! HTML-escaped because it is user or upstream data.
 
+mod fmt;
 mod group;
+mod over_time;
 mod svg;
 #[cfg(test)]
 mod tests;
 
 use serde_json::Value;
 
-use svg::{OverTime, Series, Style};
+use fmt::{
+    NA, fmt_ci, fmt_ms, fmt_num, fmt_pct_change, fmt_rate, fmt_signed_ms, fmt_sim, fmt_usd, opt,
+};
+use over_time::{is_time, time_key};
 
 const PRIMARY: &str = "#4e79a7";
 const SHADOW: &str = "#f28e2b";
@@ -39,7 +44,7 @@ pub fn render(report: &Value) -> String {
     h.push_str("<main>");
     summary(&mut h, report);
     gates(&mut h, report);
-    over_time(&mut h, &groups, by);
+    over_time::section(&mut h, &groups, by);
     h.push_str(&format!(
         "<section id=\"groups\"><h2>By {} <span class=\"muted\">({} group{})</span></h2>",
         esc(by),
@@ -64,7 +69,7 @@ pub fn render(report: &Value) -> String {
 }
 
 /// HTML-escapes text for element content and quoted attribute values.
-pub(crate) fn esc(s: &str) -> String {
+fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -127,100 +132,6 @@ fn scalar(v: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         other => Some(other.to_string()),
     }
-}
-
-// ---- formatting -------------------------------------------------------------------------
-
-const NA: &str = "—";
-
-fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-/// A number as a person writes it: 1,234 · 12.5 · 0.734.
-fn fmt_num(x: f64) -> String {
-    if (x - x.round()).abs() < 1e-9 || x.abs() >= 1000.0 {
-        grouped(x.round() as i64)
-    } else if x.abs() >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        let s = format!("{x:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
-fn fmt_ms(x: f64) -> String {
-    if x.abs() >= 100.0 {
-        format!("{} ms", grouped(x.round() as i64))
-    } else {
-        format!("{} ms", fmt_num((x * 10.0).round() / 10.0))
-    }
-}
-
-fn fmt_signed_ms(x: f64) -> String {
-    if x > 0.0 {
-        format!("+{}", fmt_ms(x))
-    } else {
-        fmt_ms(x)
-    }
-}
-
-/// A fraction in [0, 1] as a percentage.
-fn fmt_rate(x: f64) -> String {
-    let p = x * 100.0;
-    if p != 0.0 && p.abs() < 0.1 {
-        format!("{p:.2}%")
-    } else {
-        format!("{p:.1}%")
-    }
-}
-
-fn fmt_usd(x: f64) -> String {
-    let sign = if x < 0.0 { "-" } else { "" };
-    let a = x.abs();
-    if a >= 1000.0 {
-        format!("{sign}${}", grouped(a.round() as i64))
-    } else if a == 0.0 {
-        "$0".to_string()
-    } else if a >= 1.0 {
-        format!("{sign}${a:.2}")
-    } else {
-        // Per-request prices are tiny: three significant digits, at least two decimals.
-        let digits = (2 - a.log10().floor() as i32).clamp(2, 10) as usize;
-        let s = format!("{a:.digits$}");
-        let s = s.trim_end_matches('0');
-        let s = if s.len() < 4 {
-            format!("{s:0<4}")
-        } else {
-            s.to_string()
-        };
-        format!("{sign}${s}")
-    }
-}
-
-/// `change_pct` is a percentage (12.5 = +12.5%).
-fn fmt_pct_change(x: f64) -> String {
-    format!("{}{x:.1}%", if x > 0.0 { "+" } else { "" })
-}
-
-fn fmt_sim(x: f64) -> String {
-    format!("{x:.3}")
-}
-
-fn opt(x: Option<f64>, f: fn(f64) -> String) -> String {
-    x.map_or_else(|| NA.to_string(), f)
-}
-
-fn fmt_ci(c: Option<(f64, f64)>, f: fn(f64) -> String) -> String {
-    c.map_or_else(String::new, |(l, h)| format!("95% CI {} – {}", f(l), f(h)))
 }
 
 // ---- page sections ----------------------------------------------------------------------
@@ -443,162 +354,6 @@ fn gate_fmt(name: &str, unit: Option<&str>) -> fn(f64) -> String {
         (Some("fraction"), _) | (None, "max_shadow_failure_rate") => fmt_rate,
         _ => fmt_num,
     }
-}
-
-/// The time bucket of a group (`key.hour` or `key.day`), when it has one.
-fn time_key(g: &Value) -> Option<&str> {
-    str_at(g, &["key", "hour"]).or_else(|| str_at(g, &["key", "day"]))
-}
-
-fn is_time(by: &str, groups: &[&Value]) -> bool {
-    matches!(by, "hour" | "day")
-        || (!groups.is_empty() && groups.iter().all(|g| time_key(g).is_some()))
-}
-
-/// Axis label for a bucket: `11-24 10:00` for hours, `11-24` for days.
-fn time_label(k: &str) -> String {
-    match (k.get(5..10), k.get(11..16)) {
-        (Some(md), Some(hm)) => format!("{md} {hm}"),
-        (Some(md), None) => md.to_string(),
-        _ => k.to_string(),
-    }
-}
-
-fn over_time(h: &mut String, groups: &[&Value], by: &str) {
-    h.push_str("<section id=\"over-time\"><h2>Figures over time</h2>");
-    if !is_time(by, groups) {
-        h.push_str(
-            "<p class=\"empty\">Build the report with <code>--by hour</code> or <code>--by day</code> \
-             to see pairs, latency and similarity over time.</p></section>",
-        );
-        return;
-    }
-    if groups.is_empty() {
-        h.push_str("<p class=\"empty\">No pairs in this window.</p></section>");
-        return;
-    }
-    let mut sorted: Vec<&Value> = groups.to_vec();
-    sorted.sort_by(|a, b| time_key(a).cmp(&time_key(b)));
-    let labels: Vec<String> = sorted
-        .iter()
-        .map(|g| time_key(g).map_or_else(|| key_label(g), time_label))
-        .collect();
-    let ticks = axis_ticks(&sorted);
-    let col = |path: &[&str]| -> Vec<Option<f64>> { sorted.iter().map(|g| num(g, path)).collect() };
-    let band: Vec<Option<(f64, f64)>> = sorted
-        .iter()
-        .map(|g| ci(g, &["quality", "similarity", "ci95"]))
-        .collect();
-    let per = if by == "day" { "day" } else { "hour" };
-    let pairs_series = [Series {
-        name: "pairs",
-        color: PRIMARY,
-        values: col(&["pairs"]),
-    }];
-    let diff_series = [
-        Series {
-            name: "mean diff",
-            color: SHADOW,
-            values: col(&["latency", "diff", "mean"]),
-        },
-        Series {
-            name: "p90 diff",
-            color: FAIL,
-            values: col(&["latency", "diff", "p90"]),
-        },
-    ];
-    let sim_series = [
-        Series {
-            name: "mean similarity",
-            color: PRIMARY,
-            values: col(&["quality", "similarity", "mean"]),
-        },
-        Series {
-            name: "noise floor",
-            color: NOISE,
-            values: col(&["noise_floor", "similarity_mean"]),
-        },
-    ];
-    let charts = [
-        (
-            format!("Mirrored pairs per {per}"),
-            OverTime {
-                aria: "mirrored pairs over time",
-                labels: &labels,
-                ticks: &ticks,
-                series: &pairs_series,
-                style: Style::Bars,
-                band: None,
-                y_range: None,
-                fmt: svg::short,
-            },
-        ),
-        (
-            "Latency difference, shadow − primary (ms)".to_string(),
-            OverTime {
-                aria: "latency difference over time",
-                labels: &labels,
-                ticks: &ticks,
-                series: &diff_series,
-                style: Style::Lines,
-                band: None,
-                y_range: None,
-                fmt: fmt_num,
-            },
-        ),
-        (
-            "Similarity (mean with 95% CI band)".to_string(),
-            OverTime {
-                aria: "similarity over time",
-                labels: &labels,
-                ticks: &ticks,
-                series: &sim_series,
-                style: Style::Lines,
-                band: Some(&band),
-                y_range: Some((0.0, 1.0)),
-                fmt: fmt_num,
-            },
-        ),
-    ];
-    for (title, chart) in &charts {
-        h.push_str(&format!(
-            "<figure class=\"wide\"><figcaption>{}</figcaption>{}</figure>",
-            esc(title),
-            svg::over_time(chart)
-        ));
-    }
-    h.push_str("</section>");
-}
-
-/// X-axis labels for time buckets ("" = none): hour buckets on round hours (every 6 or
-/// 12 hours, or midnights only when there are many), day buckets all (thinned by the chart).
-fn axis_ticks(sorted: &[&Value]) -> Vec<String> {
-    let hour_of = |g: &Value| {
-        str_at(g, &["key", "hour"])
-            .and_then(|k| k.get(11..13))
-            .and_then(|h| h.parse::<usize>().ok())
-    };
-    let n = sorted.len();
-    let step = [1, 2, 3, 4, 6, 12]
-        .into_iter()
-        .find(|s| n.div_ceil(*s) <= 12)
-        .unwrap_or(24);
-    sorted
-        .iter()
-        .map(|g| match (time_key(g), hour_of(g)) {
-            (Some(k), Some(h)) if step == 24 => {
-                if h == 0 {
-                    k.get(5..10).unwrap_or(k).to_string()
-                } else {
-                    String::new()
-                }
-            }
-            (Some(k), Some(h)) if h % step == 0 => time_label(k),
-            (Some(_), Some(_)) => String::new(),
-            (Some(k), None) => time_label(k),
-            (None, _) => key_label(g),
-        })
-        .collect()
 }
 
 /// A group's key for people: `gpt-4o → claude-sonnet-4 (via anthropic)`, a model, a bucket.

@@ -1,6 +1,6 @@
 //! Inline SVG charts for the HTML report: grouped bars, a histogram with markers,
-//! horizontal bars, side-by-side bar panels with CI whiskers, and a line/bar chart over
-//! an ordered axis. Pure string building, no I/O; every text that reaches the SVG goes
+//! horizontal bars, side-by-side bar panels with CI whiskers, a one-line gate chart, and
+//! the axis helpers `over_time` shares. Pure string building, no I/O; every text that reaches the SVG goes
 //! through [`esc`], and every chart is one `<svg>` element that scales to its container.
 
 use super::esc;
@@ -11,71 +11,61 @@ pub type Fmt = fn(f64) -> String;
 /// Canvas size (viewBox units) and plot margins shared by the vertical charts.
 const W: f64 = 480.0;
 const H: f64 = 240.0;
-const LEFT: f64 = 56.0;
-const RIGHT: f64 = 18.0;
-const TOP: f64 = 28.0;
-const BOTTOM: f64 = 36.0;
+pub(super) const LEFT: f64 = 56.0;
+pub(super) const RIGHT: f64 = 18.0;
+pub(super) const TOP: f64 = 28.0;
+pub(super) const BOTTOM: f64 = 36.0;
 
 /// One named series of values, `None` where the figure is missing.
 pub struct Series<'a> {
+    /// Legend text.
     pub name: &'a str,
+    /// CSS colour of its bars or line.
     pub color: &'a str,
+    /// One value per category or point.
     pub values: Vec<Option<f64>>,
 }
 
 /// A vertical marker on the similarity histogram (e.g. the noise-floor mean).
 pub struct Marker<'a> {
+    /// Legend text.
     pub label: &'a str,
+    /// Position on the [0, 1] axis.
     pub value: f64,
     pub color: &'a str,
+    /// Dashed line (the noise floor) rather than solid (the mean).
     pub dashed: bool,
 }
 
 /// One bar of a [`panels`] chart, with an optional 95% interval drawn as a whisker.
 pub struct Bar<'a> {
+    /// Category text under the bar.
     pub label: &'a str,
+    /// Bar height; `None` prints "n/a".
     pub value: Option<f64>,
     pub color: &'a str,
+    /// `(lo, hi)` of the 95% interval.
     pub ci: Option<(f64, f64)>,
 }
 
 /// One panel of a [`panels`] chart: its own title and y scale.
 pub struct Panel<'a> {
+    /// Text above the panel.
     pub title: &'a str,
+    /// Its bars, left to right.
     pub bars: Vec<Bar<'a>>,
 }
 
 /// One row of an [`hbars`] chart.
 pub struct HBar {
+    /// Text left of the bar (cut to 34 characters; the tooltip has it all).
     pub label: String,
+    /// Bar length; the longest bar is the largest value.
     pub value: f64,
     pub color: &'static str,
 }
 
-/// How [`over_time`] draws its first series.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Style {
-    Bars,
-    Lines,
-}
-
-/// Options for [`over_time`].
-pub struct OverTime<'a> {
-    pub aria: &'a str,
-    /// One label per point, for tooltips.
-    pub labels: &'a [String],
-    /// One x-axis label per point, "" for none; thinned to about 12.
-    pub ticks: &'a [String],
-    pub series: &'a [Series<'a>],
-    pub style: Style,
-    /// A shaded interval around the first series (e.g. the similarity CI).
-    pub band: Option<&'a [Option<(f64, f64)>]>,
-    /// Fixed y range instead of one fitted to the data.
-    pub y_range: Option<(f64, f64)>,
-    pub fmt: Fmt,
-}
-
-fn open(w: f64, h: f64, aria: &str) -> String {
+pub(super) fn open(w: f64, h: f64, aria: &str) -> String {
     format!(
         "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" \
          role=\"img\" aria-label=\"{a}\"><title>{a}</title>",
@@ -121,15 +111,15 @@ fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 
 /// A linear map from data `[d0, d1]` to pixels `[p0, p1]`.
 #[derive(Clone, Copy)]
-struct Scale {
-    d0: f64,
-    d1: f64,
-    p0: f64,
-    p1: f64,
+pub(super) struct Scale {
+    pub d0: f64,
+    pub d1: f64,
+    pub p0: f64,
+    pub p1: f64,
 }
 
 impl Scale {
-    fn at(self, v: f64) -> f64 {
+    pub fn at(self, v: f64) -> f64 {
         let span = self.d1 - self.d0;
         if span.abs() < 1e-12 {
             return self.p0;
@@ -140,15 +130,15 @@ impl Scale {
 
 /// The plot area in viewBox units: `x0..x1` left to right, `y0..y1` top to bottom.
 #[derive(Clone, Copy)]
-struct Frame {
-    x0: f64,
-    x1: f64,
-    y0: f64,
-    y1: f64,
+pub(super) struct Frame {
+    pub x0: f64,
+    pub x1: f64,
+    pub y0: f64,
+    pub y1: f64,
 }
 
 /// Horizontal grid lines and y labels over `[lo, hi]`; returns the y scale.
-fn y_axis(out: &mut String, lo: f64, hi: f64, f: Frame, fmt: Fmt) -> Scale {
+pub(super) fn y_axis(out: &mut String, lo: f64, hi: f64, f: Frame, fmt: Fmt) -> Scale {
     let Frame { x0, x1, y0, y1 } = f;
     let t = ticks(lo, hi, 4);
     let (d0, d1) = (
@@ -174,7 +164,7 @@ fn y_axis(out: &mut String, lo: f64, hi: f64, f: Frame, fmt: Fmt) -> Scale {
     s
 }
 
-fn legend(out: &mut String, items: &[(&str, &str, bool)], right: f64) {
+pub(super) fn legend(out: &mut String, items: &[(&str, &str, bool)], right: f64) {
     let mut x = right;
     for (name, color, dashed) in items.iter().rev() {
         let w = 7.0 * name.chars().count() as f64 + 22.0;
@@ -196,7 +186,7 @@ fn legend(out: &mut String, items: &[(&str, &str, bool)], right: f64) {
     }
 }
 
-fn finite(vals: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(super) fn finite(vals: impl Iterator<Item = f64>) -> (f64, f64) {
     vals.filter(|v| v.is_finite())
         .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)))
 }
@@ -442,140 +432,6 @@ pub fn panels(aria: &str, panels: &[Panel], fmt: Fmt) -> String {
             "<line class=\"axis\" x1=\"{x0:.1}\" x2=\"{x1:.1}\" y1=\"{base:.1}\" y2=\"{base:.1}\"/>"
         ));
     }
-    out.push_str("</svg>");
-    out
-}
-
-/// Values over an ordered axis (the groups of a `--by hour|day` report): the first
-/// series as bars or a line, further series as lines, an optional band around the first.
-pub fn over_time(o: &OverTime) -> String {
-    let w = 960.0;
-    let h = 260.0;
-    let mut out = open(w, h, o.aria);
-    let (x0, x1, y0, y1) = (LEFT + 8.0, w - RIGHT, TOP, h - BOTTOM - 8.0);
-    let n = o.labels.len().max(1);
-    let (lo, hi) = match o.y_range {
-        Some(r) => r,
-        None => finite(
-            o.series
-                .iter()
-                .flat_map(|s| s.values.iter().flatten().copied())
-                .chain(
-                    o.band
-                        .into_iter()
-                        .flatten()
-                        .flatten()
-                        .flat_map(|(l, h)| [*l, *h]),
-                ),
-        ),
-    };
-    let ys = y_axis(&mut out, lo, hi, Frame { x0, x1, y0, y1 }, o.fmt);
-    let step = (x1 - x0) / n as f64;
-    let x = |i: usize| x0 + step * (i as f64 + 0.5);
-    let clamp = |v: f64| v.clamp(ys.d0.min(ys.d1), ys.d0.max(ys.d1));
-    if let (Some(band), Some(first)) = (o.band, o.series.first()) {
-        for (i, b) in band.iter().enumerate() {
-            if let Some((l, h)) = b.filter(|(l, h)| l.is_finite() && h.is_finite()) {
-                let (yl, yh) = (ys.at(clamp(l)), ys.at(clamp(h)));
-                out.push_str(&format!(
-                    "<rect x=\"{:.1}\" y=\"{yh:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\" \
-                     fill-opacity=\"0.18\"/>",
-                    x(i) - step / 2.0,
-                    step,
-                    (yl - yh).max(0.5),
-                    esc(first.color)
-                ));
-            }
-        }
-    }
-    let base = ys.at(clamp(0.0));
-    for (k, s) in o.series.iter().enumerate() {
-        let label = |i: usize, v: f64| {
-            esc(&format!(
-                "{} {}: {}",
-                o.labels.get(i).map_or("", String::as_str),
-                s.name,
-                (o.fmt)(v)
-            ))
-        };
-        if k == 0 && o.style == Style::Bars {
-            for (i, v) in s.values.iter().enumerate() {
-                if let Some(v) = v.filter(|v| v.is_finite()) {
-                    let top = ys.at(clamp(v.max(0.0)));
-                    let bottom = ys.at(clamp(v.min(0.0)));
-                    out.push_str(&format!(
-                        "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\">\
-                         <title>{}</title></rect>",
-                        x(i) - step * 0.4,
-                        (step * 0.8).max(1.0),
-                        (bottom - top).max(0.5),
-                        esc(s.color),
-                        label(i, v)
-                    ));
-                }
-            }
-            continue;
-        }
-        // A polyline per run of present values: a missing figure breaks the line.
-        let dash = if k > 0 {
-            " stroke-dasharray=\"5 3\""
-        } else {
-            ""
-        };
-        let mut run: Vec<String> = Vec::new();
-        let flush = |run: &mut Vec<String>, out: &mut String| {
-            if run.len() > 1 {
-                out.push_str(&format!(
-                    "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{dash} points=\"{}\"/>",
-                    esc(s.color),
-                    run.join(" ")
-                ));
-            }
-            run.clear();
-        };
-        for (i, v) in s.values.iter().enumerate() {
-            match v.filter(|v| v.is_finite()) {
-                Some(v) => {
-                    let y = ys.at(clamp(v));
-                    run.push(format!("{:.1},{y:.1}", x(i)));
-                    if n <= 60 {
-                        out.push_str(&format!(
-                            "<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"{}\"><title>{}</title></circle>",
-                            x(i),
-                            esc(s.color),
-                            label(i, v)
-                        ));
-                    }
-                }
-                None => flush(&mut run, &mut out),
-            }
-        }
-        flush(&mut run, &mut out);
-    }
-    out.push_str(&format!(
-        "<line class=\"axis\" x1=\"{x0:.1}\" x2=\"{x1:.1}\" y1=\"{base:.1}\" y2=\"{base:.1}\"/>"
-    ));
-    // At most ~12 x labels: every k-th of the non-empty ones.
-    let shown = o.ticks.iter().filter(|t| !t.is_empty()).count();
-    let every = shown.div_ceil(12).max(1);
-    let nonempty = o.ticks.iter().enumerate().filter(|(_, t)| !t.is_empty());
-    for (k, (i, l)) in nonempty.enumerate() {
-        if k % every == 0 {
-            out.push_str(&format!(
-                "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-                x(i),
-                y1 + 16.0,
-                esc(l)
-            ));
-        }
-    }
-    let items: Vec<(&str, &str, bool)> = o
-        .series
-        .iter()
-        .enumerate()
-        .map(|(k, s)| (s.name, s.color, k > 0))
-        .collect();
-    legend(&mut out, &items, w - RIGHT);
     out.push_str("</svg>");
     out
 }

@@ -329,7 +329,8 @@ fn many_hour_buckets_render() {
 // Figures read the way a person writes them: money, counts, rates, time buckets.
 #[test]
 fn formats_for_people() {
-    use super::{fmt_ms, fmt_num, fmt_rate, fmt_usd, time_label};
+    use super::fmt::{fmt_ms, fmt_num, fmt_rate, fmt_usd};
+    use super::over_time::time_label;
     assert_eq!(fmt_usd(0.0), "$0");
     assert_eq!(fmt_usd(0.5), "$0.50");
     assert_eq!(fmt_usd(0.000234), "$0.000234");
