@@ -85,6 +85,6 @@ fi
 for v in "${variants[@]}"; do
     # shellcheck disable=SC2086 # the variant is a list of words on purpose
     out="$(time_runs "$KT" mirror report --db "$DB" $v)" || status=1
-    printf '%-42s %s\n' "kt mirror report ${v/ --output*/ --output FILE}" "$out"
+    printf '%-46s %s\n' "kt mirror report ${v/ --output*/ --output FILE}" "$out"
 done
 exit "$status"

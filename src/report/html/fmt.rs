@@ -1,8 +1,10 @@
 //! Number formatting for the HTML report: figures as a person writes them (thousands
 //! separators, milliseconds, percentages, dollars with sensible precision).
 
+/// Shown for a missing figure.
 pub(super) const NA: &str = "—";
 
+/// An integer with thousands separators: 1,234,567.
 pub(super) fn grouped(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
@@ -27,6 +29,7 @@ pub(super) fn fmt_num(x: f64) -> String {
     }
 }
 
+/// Milliseconds: `1,234 ms`, `12.5 ms`.
 pub(super) fn fmt_ms(x: f64) -> String {
     if x.abs() >= 100.0 {
         format!("{} ms", grouped(x.round() as i64))
@@ -35,6 +38,7 @@ pub(super) fn fmt_ms(x: f64) -> String {
     }
 }
 
+/// A millisecond difference with its sign: `+318 ms`, `-40 ms`.
 pub(super) fn fmt_signed_ms(x: f64) -> String {
     if x > 0.0 {
         format!("+{}", fmt_ms(x))
@@ -53,6 +57,7 @@ pub(super) fn fmt_rate(x: f64) -> String {
     }
 }
 
+/// Dollars: `$23,244`, `$912.60`, `$0.000234`.
 pub(super) fn fmt_usd(x: f64) -> String {
     let sign = if x < 0.0 { "-" } else { "" };
     let a = x.abs();
@@ -81,14 +86,17 @@ pub(super) fn fmt_pct_change(x: f64) -> String {
     format!("{}{x:.1}%", if x > 0.0 { "+" } else { "" })
 }
 
+/// A similarity in [0, 1], three decimals.
 pub(super) fn fmt_sim(x: f64) -> String {
     format!("{x:.3}")
 }
 
+/// `f(x)`, or [`NA`] when the figure is missing.
 pub(super) fn opt(x: Option<f64>, f: fn(f64) -> String) -> String {
     x.map_or_else(|| NA.to_string(), f)
 }
 
+/// `95% CI lo – hi` in `f`'s format, or nothing.
 pub(super) fn fmt_ci(c: Option<(f64, f64)>, f: fn(f64) -> String) -> String {
     c.map_or_else(String::new, |(l, h)| format!("95% CI {} – {}", f(l), f(h)))
 }
