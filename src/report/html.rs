@@ -68,6 +68,11 @@ pub fn render(report: &Value) -> String {
     h
 }
 
+/// A Step 6 similarity (already rounded to 2 decimals): `0.66`, `0.00`.
+fn fmt_sim2(x: f64) -> String {
+    format!("{x:.2}")
+}
+
 /// HTML-escapes text for element content and quoted attribute values.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -263,9 +268,9 @@ fn summary(h: &mut String, report: &Value) {
             "similarity avg (min – max)",
             format!(
                 "{} ({} – {})",
-                opt(s("avg_similarity"), fmt_num),
-                opt(s("min_similarity"), fmt_num),
-                opt(s("max_similarity"), fmt_num)
+                opt(s("avg_similarity"), fmt_sim2),
+                opt(s("min_similarity"), fmt_sim2),
+                opt(s("max_similarity"), fmt_sim2)
             ),
         ),
     ];
