@@ -41,24 +41,25 @@ groups AS (
     GROUP BY gkey
 ),
 movable AS (
-    SELECT r.model, r.mirror_state,
+    SELECT
         CASE :by
+            WHEN 'all' THEN ''
             WHEN 'hour' THEN strftime('%Y-%m-%dT%H:00:00Z', r.ts_unix_ms / 1000, 'unixepoch')
             WHEN 'day' THEN strftime('%Y-%m-%d', r.ts_unix_ms / 1000, 'unixepoch')
-        END AS bucket
+            ELSE r.model
+        END AS mkey,
+        COUNT(*) AS traffic,
+        SUM(r.mirror_state = 'dropped') AS dropped
     FROM requests r
     WHERE r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
       AND r.mirror_state IN ('mirrored', 'not_sampled', 'dropped')
+    GROUP BY 1
 )
 SELECT g.gkey, g.pairs, g.completed, g.pending, g.compared, g.primary_failed, g.shadow_failed,
-    g.first_ms,
-    (SELECT COUNT(*) FROM movable m WHERE CASE
-        WHEN :by = 'all' THEN 1
-        WHEN :by IN ('hour', 'day') THEN m.bucket = g.bucket
-        ELSE m.model IS g.primary_model END) AS traffic,
-    (SELECT COUNT(*) FROM movable m WHERE m.mirror_state = 'dropped' AND CASE
-        WHEN :by = 'all' THEN 1
-        WHEN :by IN ('hour', 'day') THEN m.bucket = g.bucket
-        ELSE m.model IS g.primary_model END) AS dropped
+    g.first_ms, COALESCE(m.traffic, 0) AS traffic, COALESCE(m.dropped, 0) AS dropped
 FROM groups g
+LEFT JOIN movable m ON m.mkey IS (CASE
+    WHEN :by = 'all' THEN ''
+    WHEN :by IN ('hour', 'day') THEN g.bucket
+    ELSE g.primary_model END)
 ORDER BY g.pairs DESC, g.gkey;

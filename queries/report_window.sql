@@ -8,11 +8,11 @@ SELECT
     MAX(r.ts_unix_ms) AS last_ms,
     COUNT(*) AS requests,
     (SELECT json_group_array(model) FROM (
-        SELECT primary_model AS model FROM mirror_pairs
-        WHERE ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms AND primary_model IS NOT NULL
+        SELECT model FROM requests
+        WHERE mirror_state = 'mirrored' AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms AND model IS NOT NULL
         UNION
-        SELECT shadow_model FROM mirror_pairs
-        WHERE ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms AND shadow_model IS NOT NULL
+        SELECT shadow_model FROM requests
+        WHERE mirror_state = 'mirrored' AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms AND shadow_model IS NOT NULL
         ORDER BY 1)) AS models
 FROM requests r
 WHERE r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
