@@ -210,7 +210,7 @@ pub fn build(conn: &Connection, o: &Options) -> Result<MirrorReport, StoreError>
         verdict,
         overall,
         method: Method {
-            ci: "percentile bootstrap over pairs (95%)",
+            ci: "percentile bootstrap over pairs (95%; m-out-of-n above 5,000 pairs)",
             resamples: stats::RESAMPLES,
             seed: stats::SEED,
             rate_ci: "Wilson score interval (95%)",
