@@ -548,21 +548,11 @@ async fn sigterm_drains_shadows_after_uptime_longer_than_the_drain() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_cuts_a_never_ending_stream_and_records_it() {
     let primary = fake_upstream(|c| {
-        let frames = openai_sse(c, &["Hello", " forever"], 10, 2);
         // The role chunk now, the rest after a minute: longer than any drain.
-        let timed = frames
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let gap = if i == 1 {
-                    Duration::from_secs(60)
-                } else {
-                    Duration::ZERO
-                };
-                (gap, f)
-            })
-            .collect();
-        Reply::sse_timed(timed)
+        Reply::sse_stalling(
+            openai_sse(c, &["Hello", " forever"], 10, 2),
+            Duration::from_secs(60),
+        )
     })
     .await;
     let mut kt = Kt::start_args(

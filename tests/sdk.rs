@@ -93,15 +93,7 @@ async fn openai_sdk_against_openai_primary() {
         "{CONFIG_HEAD}{}",
         target_yaml("openai", "openai", &up.url(), "OPENAI_API_KEY", "")
     );
-    let mut kt = Kt::start(&cfg, &keys());
-    let seen = tokio::task::spawn_blocking({
-        let url = kt.url("/v1");
-        move || run_sdk_at(&url)
-    })
-    .await
-    .unwrap();
-    assert_sdk_accepts(&seen);
-    kt.stop();
+    assert_sdk_accepts(&sdk_against(&cfg).await);
 }
 
 // Proves the OpenAI SDK accepts kt's translation of an Anthropic primary's answers and
@@ -132,15 +124,19 @@ async fn openai_sdk_against_anthropic_primary() {
         "{CONFIG_HEAD}{}",
         target_yaml("claude", "anthropic", &up.url(), "ANTHROPIC_API_KEY", "")
     );
-    let mut kt = Kt::start(&cfg, &keys());
-    let seen = tokio::task::spawn_blocking({
-        let url = kt.url("/v1");
-        move || run_sdk_at(&url)
-    })
-    .await
-    .unwrap();
-    assert_sdk_accepts(&seen);
+    assert_sdk_accepts(&sdk_against(&cfg).await);
+}
+
+/// Starts a gateway on `cfg`, runs the SDK script against it (off the async workers) and
+/// returns what the SDK saw.
+async fn sdk_against(cfg: &str) -> Value {
+    let mut kt = Kt::start(cfg, &keys());
+    let url = kt.url("/v1");
+    let seen = tokio::task::spawn_blocking(move || run_sdk_at(&url))
+        .await
+        .unwrap();
     kt.stop();
+    seen
 }
 
 fn run_sdk_at(base: &str) -> Value {

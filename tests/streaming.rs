@@ -1020,20 +1020,10 @@ async fn client_disconnect_stops_the_primary_and_records_client_closed() {
 async fn stalled_shadow_stream_does_not_delay_the_caller() {
     let primary = openai_fake(PRIMARY_PIECES, PRIMARY_TEXT, Duration::from_millis(10)).await;
     let shadow = fake_upstream(|c| {
-        let f = anthropic_sse(&model_of(c), SHADOW_PIECES, 11, 22);
-        let timed = f
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let d = if i == 1 {
-                    Duration::from_secs(3)
-                } else {
-                    Duration::ZERO
-                };
-                (d, f)
-            })
-            .collect();
-        Reply::sse_timed(timed)
+        Reply::sse_stalling(
+            anthropic_sse(&model_of(c), SHADOW_PIECES, 11, 22),
+            Duration::from_secs(3),
+        )
     })
     .await;
     let mut kt = Kt::start(

@@ -87,6 +87,16 @@ impl Reply {
             .collect();
         Self::sse_timed(timed)
     }
+    /// A 200 `text/event-stream` answer that sends its first frame at once and then goes
+    /// silent for `stall` before the rest: a stalled or never-ending upstream stream.
+    pub fn sse_stalling(frames: Vec<String>, stall: Duration) -> Self {
+        let timed = frames
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| (if i == 1 { stall } else { Duration::ZERO }, f))
+            .collect();
+        Self::sse_timed(timed)
+    }
     /// A 200 `text/event-stream` answer sending each frame after its own delay.
     pub fn sse_timed(frames: Vec<(Duration, String)>) -> Self {
         Self::sse_bytes(
