@@ -1,12 +1,14 @@
 //! Failures as callers see them: upstream errors passed through or mapped to 502/504,
 //! malformed requests rejected with 400, unknown routes, a missing API key. Every error
 //! is in the OpenAI shape, and every request leaves an event row. Real `kt`, fake upstreams.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 use common::*;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// POSTs a raw body to the chat route.
 async fn post_raw(client: &reqwest::Client, kt: &Kt, body: &str) -> Answer {
@@ -400,4 +402,170 @@ async fn missing_api_key_is_500_and_upstream_not_called() {
     assert_eq!(e["status"], "error", "{e:#}");
     assert_eq!(e["http_status"], 500);
     assert_eq!(e["error"]["class"], "missing_key", "{e:#}");
+}
+
+/// Sends `request` as raw bytes on a new connection to kt and reads until kt closes it.
+async fn send_raw(kt: &Kt, request: &[u8]) -> Answer {
+    let started = Instant::now();
+    let mut tcp = tokio::net::TcpStream::connect(kt.addr).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut raw))
+        .await
+        .expect("kt did not close the connection")
+        .unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head in {text:?}"));
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line in {text:?}"));
+    let mut headers = reqwest::header::HeaderMap::new();
+    for line in lines {
+        let (k, v) = line.split_once(':').unwrap();
+        let name = reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()).unwrap();
+        headers.append(name, v.trim().parse().unwrap());
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    if let Some(len) = header("content-length") {
+        assert_eq!(len, body.len().to_string(), "{text:?}");
+    }
+    Answer {
+        status,
+        body: serde_json::from_str(body).unwrap_or(Value::String(body.to_string())),
+        id: header("x-request-id").unwrap_or_default(),
+        retry_after: header("retry-after"),
+        content_type: header("content-type").unwrap_or_default(),
+        headers,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Asserts the answer kt gives in place of hyper's bodiless parse-error response: the
+/// status, the OpenAI shape with code `invalid_http_request`, `connection: close`, and an
+/// event id.
+fn assert_unparsable(a: &Answer, status: u16, what: &str) {
+    assert_openai_error(a, status, "invalid_request_error");
+    assert_eq!(
+        a.body["error"]["code"], "invalid_http_request",
+        "{what}: {a:#?}"
+    );
+    assert!(a.body["error"]["param"].is_null(), "{what}: {a:#?}");
+    assert_eq!(
+        a.headers.get("connection").and_then(|v| v.to_str().ok()),
+        Some("close"),
+        "{what}: {a:#?}"
+    );
+    assert!(!a.id.is_empty(), "{what}: no x-request-id");
+}
+
+/// Checks that each answer has its `rejected` event row with its status.
+fn assert_rejected_rows(evs: &[Value], sent: &[Answer]) {
+    for a in sent {
+        let e = event(evs, &a.id);
+        assert_eq!(e["status"], "rejected", "{e:#}");
+        assert_eq!(e["http_status"], a.status, "{e:#}");
+        assert_eq!(e["error"]["class"], "bad_request", "{e:#}");
+        assert_eq!(e["mirror_state"], "not_eligible", "{e:#}");
+        assert!(e["model"].is_null(), "{e:#}");
+    }
+}
+
+// Proves a request head hyper cannot parse — a bare CR inside a header value, an obsolete
+// folded header line, a header line without a colon — is answered 400 in the OpenAI shape
+// (type invalid_request_error, code invalid_http_request, connection: close) instead of
+// hyper's bodiless 400, is recorded as a rejected event row, and reaches no upstream (primary
+// 0, shadow 0); the next connection's normal request still succeeds and is mirrored.
+#[tokio::test(flavor = "multi_thread")]
+async fn header_values_with_cr_or_lf_get_openai_shaped_400s() {
+    let (primary, shadow, mut kt) = start_gateway().await;
+    let body = chat("gpt-4o-mini", "hi").to_string();
+    let request = |bad_header: &str| {
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n{bad_header}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let mut sent = Vec::new();
+    for (what, bad_header) in [
+        ("bare CR in a value", "X-Bad: a\rb"),
+        ("obs-fold line", "X-Bad: a\r\n b"),
+        ("no colon", "X-Bad a"),
+    ] {
+        let a = send_raw(&kt, request(bad_header).as_bytes()).await;
+        assert_unparsable(&a, 400, what);
+        sent.push(a);
+    }
+    assert_eq!(
+        (primary.count(), shadow.count()),
+        (0, 0),
+        "primary, shadow calls"
+    );
+
+    // kt keeps serving: a well-formed request on a new connection is answered as usual.
+    let ok = post(&kt, &chat("gpt-4o-mini", "hi")).await;
+    assert_eq!(ok.status, 200, "{ok:#?}");
+
+    let log = stop(&mut kt);
+    assert_eq!(
+        (primary.count(), shadow.count()),
+        (1, 1),
+        "primary, shadow calls"
+    );
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("could not be parsed"))
+        .collect();
+    assert_eq!(warnings.len(), sent.len(), "one warning each:\n{log}");
+    // The peer and status are logged (with ANSI colours), never the header values.
+    assert!(
+        warnings
+            .iter()
+            .all(|l| l.contains("peer") && l.contains("127.0.0.1") && l.contains("400")),
+        "{warnings:#?}"
+    );
+    assert!(!log.contains("X-Bad"), "header values logged:\n{log}");
+    let evs = events(&kt.db, 100);
+    assert_eq!(evs.len(), sent.len() + 1, "one event per request: {evs:#?}");
+    assert_rejected_rows(&evs, &sent);
+    assert_eq!(event(&evs, &ok.id)["status"], "success");
+}
+
+// Proves hyper's other automatic parse-error answers keep their status and get the OpenAI
+// shape too: more than 100 headers → 431, a URI over 64 KiB → 414; each recorded as rejected.
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_request_heads_keep_their_status_in_openai_shape() {
+    let (primary, shadow, mut kt) = start_gateway().await;
+    let headers: String = (0..120).map(|i| format!("X-Header-{i}: a\r\n")).collect();
+    let many_headers = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let mut sent = Vec::new();
+    for (what, request, status) in [
+        ("120 headers", many_headers, 431),
+        ("70 KB URI", long_uri, 414),
+    ] {
+        let a = send_raw(&kt, request.as_bytes()).await;
+        assert_unparsable(&a, status, what);
+        sent.push(a);
+    }
+    stop(&mut kt);
+    assert_eq!(
+        (primary.count(), shadow.count()),
+        (0, 0),
+        "primary, shadow calls"
+    );
+    let evs = events(&kt.db, 100);
+    assert_eq!(evs.len(), sent.len(), "one event per request: {evs:#?}");
+    assert_rejected_rows(&evs, &sent);
 }

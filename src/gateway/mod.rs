@@ -3,6 +3,7 @@
 
 mod errors;
 mod handlers;
+mod protocol_errors;
 mod run;
 mod state;
 mod stream;
@@ -76,6 +77,9 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
         }
     });
+    // Requests hyper cannot parse (a CR or LF inside a header value, ...) are answered by
+    // hyper itself, before the router; this turns those answers into OpenAI-shaped errors.
+    let listener = protocol_errors::Listener::new(listener, state.clone());
     let server = axum::serve(listener, router(state.clone())).with_graceful_shutdown(async move {
         shutdown.await;
         notify.cancel();
