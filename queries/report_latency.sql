@@ -2,48 +2,52 @@
 -- report_groups.sql), over compared pairs (both sides succeeded) with both values known:
 -- each side, and the paired difference (shadow - primary). TTFT covers streamed pairs only.
 -- Columns: gkey, metric (latency | ttft), side (primary | shadow | diff), count, mean,
---   p50, p90, p99 (milliseconds). Percentiles are nearest-rank: the smallest value whose
---   rank r (1-based, ascending) satisfies r * 100 >= p * count.
+--   p50, p90, p99 (milliseconds).
+-- Percentiles are SQLite's percentile_disc ("lower" rule, numpy's method='lower'): the
+-- value at 0-based position floor(p * (count - 1)) of the ascending values. One scan, no
+-- sort of the pairs: percentile_disc selects in linear time.
 WITH pairs AS (
-    SELECT p.*,
+    SELECT
         CASE :by
             WHEN 'all' THEN '[]'
             WHEN 'model' THEN json_array(p.primary_model)
             WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
             WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
             ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
-        END AS gkey
+        END AS gkey,
+        CASE WHEN p.shadow_latency_ms IS NOT NULL THEN p.primary_latency_ms END AS lp,
+        CASE WHEN p.primary_latency_ms IS NOT NULL THEN p.shadow_latency_ms END AS ls,
+        CASE WHEN p.stream = 1 AND p.shadow_ttft_ms IS NOT NULL THEN p.primary_ttft_ms END AS tp,
+        CASE WHEN p.stream = 1 AND p.primary_ttft_ms IS NOT NULL THEN p.shadow_ttft_ms END AS ts
     FROM mirror_pairs p
     WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
       AND p.primary_status = 'success' AND p.shadow_status = 'success'
 ),
-lat AS (
-    SELECT * FROM pairs WHERE primary_latency_ms IS NOT NULL AND shadow_latency_ms IS NOT NULL
+agg AS (
+    SELECT gkey,
+        COUNT(lp) AS lp_n, AVG(lp) AS lp_mean, percentile_disc(lp, 0.5) AS lp_50,
+        percentile_disc(lp, 0.9) AS lp_90, percentile_disc(lp, 0.99) AS lp_99,
+        COUNT(ls) AS ls_n, AVG(ls) AS ls_mean, percentile_disc(ls, 0.5) AS ls_50,
+        percentile_disc(ls, 0.9) AS ls_90, percentile_disc(ls, 0.99) AS ls_99,
+        COUNT(ls - lp) AS ld_n, AVG(ls - lp) AS ld_mean, percentile_disc(ls - lp, 0.5) AS ld_50,
+        percentile_disc(ls - lp, 0.9) AS ld_90, percentile_disc(ls - lp, 0.99) AS ld_99,
+        COUNT(tp) AS tp_n, AVG(tp) AS tp_mean, percentile_disc(tp, 0.5) AS tp_50,
+        percentile_disc(tp, 0.9) AS tp_90, percentile_disc(tp, 0.99) AS tp_99,
+        COUNT(ts) AS ts_n, AVG(ts) AS ts_mean, percentile_disc(ts, 0.5) AS ts_50,
+        percentile_disc(ts, 0.9) AS ts_90, percentile_disc(ts, 0.99) AS ts_99,
+        COUNT(ts - tp) AS td_n, AVG(ts - tp) AS td_mean, percentile_disc(ts - tp, 0.5) AS td_50,
+        percentile_disc(ts - tp, 0.9) AS td_90, percentile_disc(ts - tp, 0.99) AS td_99
+    FROM pairs
+    GROUP BY gkey
 ),
-ttft AS (
-    SELECT * FROM pairs
-    WHERE stream = 1 AND primary_ttft_ms IS NOT NULL AND shadow_ttft_ms IS NOT NULL
-),
-vals AS (
-    SELECT gkey, 'latency' AS metric, 'primary' AS side, primary_latency_ms AS v FROM lat
-    UNION ALL SELECT gkey, 'latency', 'shadow', shadow_latency_ms FROM lat
-    UNION ALL SELECT gkey, 'latency', 'diff', shadow_latency_ms - primary_latency_ms FROM lat
-    UNION ALL SELECT gkey, 'ttft', 'primary', primary_ttft_ms FROM ttft
-    UNION ALL SELECT gkey, 'ttft', 'shadow', shadow_ttft_ms FROM ttft
-    UNION ALL SELECT gkey, 'ttft', 'diff', shadow_ttft_ms - primary_ttft_ms FROM ttft
-),
-ranked AS (
-    SELECT gkey, metric, side, v,
-        ROW_NUMBER() OVER (PARTITION BY gkey, metric, side ORDER BY v) AS r,
-        COUNT(*) OVER (PARTITION BY gkey, metric, side) AS n
-    FROM vals
+long AS (
+    SELECT gkey, 'latency' AS metric, 'primary' AS side, lp_n AS count, lp_mean AS mean, lp_50 AS p50, lp_90 AS p90, lp_99 AS p99 FROM agg
+    UNION ALL SELECT gkey, 'latency', 'shadow', ls_n, ls_mean, ls_50, ls_90, ls_99 FROM agg
+    UNION ALL SELECT gkey, 'latency', 'diff', ld_n, ld_mean, ld_50, ld_90, ld_99 FROM agg
+    UNION ALL SELECT gkey, 'ttft', 'primary', tp_n, tp_mean, tp_50, tp_90, tp_99 FROM agg
+    UNION ALL SELECT gkey, 'ttft', 'shadow', ts_n, ts_mean, ts_50, ts_90, ts_99 FROM agg
+    UNION ALL SELECT gkey, 'ttft', 'diff', td_n, td_mean, td_50, td_90, td_99 FROM agg
 )
-SELECT gkey, metric, side,
-    MAX(n) AS count,
-    AVG(v) AS mean,
-    MIN(CASE WHEN r * 100 >= 50 * n THEN v END) AS p50,
-    MIN(CASE WHEN r * 100 >= 90 * n THEN v END) AS p90,
-    MIN(CASE WHEN r * 100 >= 99 * n THEN v END) AS p99
-FROM ranked
-GROUP BY gkey, metric, side
+SELECT * FROM long
+WHERE count > 0
 ORDER BY gkey, metric, side;

@@ -17,10 +17,22 @@ WITH pairs AS (
       AND p.primary_status = 'success' AND p.shadow_status = 'success'
       AND p.content_similarity IS NOT NULL
 ),
-ranked AS (
-    SELECT *,
-        ROW_NUMBER() OVER (PARTITION BY gkey ORDER BY content_similarity, ts_unix_ms, request_id) AS pos
+-- A group's lowest :limit pairs all lie at or below its percentile_disc at 0.1% when that
+-- position holds at least :limit + 1 pairs: only those are ranked (a linear-time selection,
+-- then a sort of ~0.1% of the pairs instead of all of them). Smaller groups rank every pair.
+cut AS (
+    SELECT gkey,
+        CASE WHEN (COUNT(*) - 1) * 0.001 >= :limit + 1
+            THEN percentile_disc(content_similarity, 0.001) END AS at_most
     FROM pairs
+    GROUP BY gkey
+),
+ranked AS (
+    SELECT p.*,
+        ROW_NUMBER() OVER (PARTITION BY p.gkey ORDER BY p.content_similarity, p.ts_unix_ms, p.request_id) AS pos
+    FROM pairs p
+    JOIN cut c ON c.gkey = p.gkey
+    WHERE c.at_most IS NULL OR p.content_similarity <= c.at_most
 )
 SELECT k.gkey, k.request_id, k.content_similarity AS similarity,
     substr(r.response_text, 1, 120) AS primary_preview, length(r.response_text) AS primary_chars,

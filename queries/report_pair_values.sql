@@ -4,7 +4,7 @@
 -- Columns: gkey, request_id, primary_latency_ms, shadow_latency_ms, primary_ttft_ms,
 --   shadow_ttft_ms (streamed pairs only, else NULL), similarity, primary_cost_usd,
 --   shadow_cost_usd (NULL when a token count or the model's price is unknown).
-WITH prices AS (
+WITH prices AS MATERIALIZED (
     SELECT key AS model,
         json_extract(value, '$.input_per_mtok') AS input_per_mtok,
         json_extract(value, '$.output_per_mtok') AS output_per_mtok

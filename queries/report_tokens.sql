@@ -22,7 +22,7 @@ WITH pairs AS (
       AND p.primary_input_tokens IS NOT NULL AND p.primary_output_tokens IS NOT NULL
       AND p.shadow_input_tokens IS NOT NULL AND p.shadow_output_tokens IS NOT NULL
 ),
-prices AS (
+prices AS MATERIALIZED (
     SELECT key AS model,
         json_extract(value, '$.input_per_mtok') AS input_per_mtok,
         json_extract(value, '$.output_per_mtok') AS output_per_mtok

@@ -59,7 +59,7 @@ fn group_by(by: By) -> &'static str {
 }
 
 // Every figure of every mapping group and of the whole window equals the test's own
-// computation (means, nearest-rank percentiles, rates, histogram, costs, projection, noise
+// computation (means, percentiles, rates, histogram, costs, projection, noise
 // floor, failures, and the bootstrap/Wilson intervals re-implemented from the README).
 #[test]
 fn every_figure_matches_an_independent_computation() {

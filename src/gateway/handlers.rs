@@ -99,7 +99,7 @@ enum Proxied {
 }
 
 /// A `requests` row for a request received now, answered by the primary.
-fn new_row(state: &AppState) -> RequestRow {
+pub(super) fn new_row(state: &AppState) -> RequestRow {
     let (ts, ts_unix_ms) = now_stamp();
     RequestRow {
         id: uuid::Uuid::now_v7().to_string(),

@@ -31,9 +31,9 @@ use axum::http::StatusCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::errors::ApiError;
-use super::handlers::{Scan, record};
+use super::handlers::{Scan, new_row, record};
 use super::state::AppState;
-use crate::store::{RequestRow, now_stamp};
+use crate::store::RequestRow;
 
 /// The error code of every answer given in place of hyper's.
 const CODE: &str = "invalid_http_request";
@@ -313,20 +313,13 @@ fn error(status: StatusCode, message: &str) -> ApiError {
 /// Counts the answer and hands its event row (`rejected`) to the writer; returns the id.
 fn record_rejection(state: &AppState, status: StatusCode, message: &str) -> String {
     let err = error(status, message);
-    let (ts, ts_unix_ms) = now_stamp();
-    // Built like `handlers::new_row` + `answer`: nothing of the request was readable.
+    // Nothing of the request was readable: the row has only what the gateway knows.
     let row = RequestRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        ts,
-        ts_unix_ms,
-        target: state.primary.id.clone(),
-        provider: state.primary.kind.as_str().to_string(),
-        mirror_state: "not_eligible".into(),
         status: "rejected".into(),
         http_status: err.status.as_u16(),
         error_class: Some(err.class.to_string()),
         error_message: Some(err.message),
-        ..RequestRow::default()
+        ..new_row(state)
     };
     let id = row.id.clone();
     state.answered.fetch_add(1, Ordering::Relaxed);

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use rusqlite::Connection;
+use rusqlite::types::ValueRef;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -85,7 +86,7 @@ pub struct Group {
     pub failures: Failures,
 }
 
-/// Count, mean and nearest-rank percentiles of one series (ms).
+/// Count, mean and percentiles (`stats::lower_index` rule) of one series (ms).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Dist {
     pub count: u64,
@@ -279,7 +280,7 @@ pub fn collect(inputs: &Inputs<'_>, by: By) -> Result<Vec<Group>, StoreError> {
     let noise = by_key(run(queries::REPORT_NOISE_FLOOR)?);
     let lowest = grouped(run(queries::REPORT_LOWEST)?);
     let failures = grouped(run(queries::REPORT_FAILURES)?);
-    let mut values = pair_values(run(queries::REPORT_PAIR_VALUES)?);
+    let mut values = pair_values(inputs.conn, &p)?;
     for r in run(queries::REPORT_NOISE_FLOOR_VALUES)? {
         if let (Some(k), Some(v)) = (sql::text(&r, "gkey"), sql::num(&r, "similarity")) {
             values.entry(k.to_owned()).or_default().noise_floor.push(v);
@@ -363,30 +364,49 @@ fn grouped(rows: Vec<Row>) -> HashMap<String, Vec<Row>> {
     out
 }
 
-fn pair_values(rows: Vec<Row>) -> HashMap<String, Values> {
+/// Every compared pair's values, per group, read by column position: at a million pairs
+/// this is the report's largest result.
+fn pair_values(conn: &Connection, p: &Params) -> Result<HashMap<String, Values>, StoreError> {
     let mut out: HashMap<String, Values> = HashMap::new();
-    for r in rows {
-        let v = out
-            .entry(sql::text(&r, "gkey").unwrap_or_default().to_owned())
-            .or_default();
-        let both = |a: &str, b: &str| Some((sql::num(&r, a)?, sql::num(&r, b)?));
-        if let Some((a, b)) = both("primary_latency_ms", "shadow_latency_ms") {
+    let mut key = String::new();
+    let mut v = Values::default();
+    sql::for_each_row(conn, queries::REPORT_PAIR_VALUES, p, |r| {
+        // Rows come ordered by group: switch buckets only when the key changes.
+        let gkey = r.get_ref(0)?.as_str()?;
+        if gkey != key {
+            out.insert(
+                std::mem::replace(&mut key, gkey.to_owned()),
+                std::mem::take(&mut v),
+            );
+            v = out.remove(&key).unwrap_or_default();
+        }
+        let num = |i: usize| -> rusqlite::Result<Option<f64>> {
+            Ok(match r.get_ref(i)? {
+                ValueRef::Integer(n) => Some(n as f64),
+                ValueRef::Real(f) => Some(f),
+                _ => None,
+            })
+        };
+        if let (Some(a), Some(b)) = (num(2)?, num(3)?) {
             v.latency.0.push(a);
             v.latency.1.push(b);
         }
-        if let Some((a, b)) = both("primary_ttft_ms", "shadow_ttft_ms") {
+        if let (Some(a), Some(b)) = (num(4)?, num(5)?) {
             v.ttft.0.push(a);
             v.ttft.1.push(b);
         }
-        if let Some(s) = sql::num(&r, "similarity") {
+        if let Some(s) = num(6)? {
             v.similarity.push(s);
         }
-        if let Some((a, b)) = both("primary_cost_usd", "shadow_cost_usd") {
+        if let (Some(a), Some(b)) = (num(7)?, num(8)?) {
             v.cost.primary.push(a);
             v.cost.shadow.push(b);
         }
-    }
-    out
+        Ok(())
+    })?;
+    out.insert(key, v);
+    out.remove("");
+    Ok(out)
 }
 
 /// The group's key object and label from its `gkey` JSON array.

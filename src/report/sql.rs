@@ -39,12 +39,19 @@ impl Params {
     }
 }
 
-/// Runs `q` with the parameters it names.
-pub fn rows(conn: &Connection, q: Query, p: &Params) -> Result<Vec<Row>, StoreError> {
+/// Runs `q` with the parameters it names and hands each result row to `f`, which reads
+/// the columns it needs by position (the fast path for the pairs' values).
+pub fn for_each_row(
+    conn: &Connection,
+    q: Query,
+    p: &Params,
+    mut f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> Result<usize, StoreError> {
     let err = |source| StoreError::Query {
         query: q.name,
         source,
     };
+    let started = std::time::Instant::now();
     let mut st = conn.prepare_cached(q.sql).map_err(err)?;
     for i in 1..=st.parameter_count() {
         let name = st.parameter_name(i).unwrap_or_default().to_owned();
@@ -53,13 +60,34 @@ pub fn rows(conn: &Connection, q: Query, p: &Params) -> Result<Vec<Row>, StoreEr
             .ok_or_else(|| err(rusqlite::Error::InvalidParameterName(name)))?;
         st.raw_bind_parameter(i, value).map_err(err)?;
     }
-    let names: Vec<String> = st.column_names().map(str::to_owned).collect();
-    let mut out = Vec::new();
+    let mut n = 0;
     let mut rs = st.raw_query();
     while let Some(r) = rs.next().map_err(err)? {
+        f(r).map_err(err)?;
+        n += 1;
+    }
+    // Which canned query a slow report spends its time in (`RUST_LOG=kt=debug`).
+    tracing::debug!(
+        query = q.name,
+        by = p.by,
+        rows = n,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "report query"
+    );
+    Ok(n)
+}
+
+/// Runs `q` with the parameters it names; each row as column name → value.
+pub fn rows(conn: &Connection, q: Query, p: &Params) -> Result<Vec<Row>, StoreError> {
+    let mut names: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for_each_row(conn, q, p, |r| {
+        if names.is_empty() {
+            names = r.as_ref().column_names().map(str::to_owned).collect();
+        }
         let mut obj = Map::new();
         for (i, name) in names.iter().enumerate() {
-            let v = match r.get_ref(i).map_err(err)? {
+            let v = match r.get_ref(i)? {
                 ValueRef::Null | ValueRef::Blob(_) => Value::Null,
                 ValueRef::Integer(n) => Value::from(n),
                 ValueRef::Real(f) => Value::from(f),
@@ -68,7 +96,8 @@ pub fn rows(conn: &Connection, q: Query, p: &Params) -> Result<Vec<Row>, StoreEr
             obj.insert(name.clone(), v);
         }
         out.push(obj);
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

@@ -1,6 +1,6 @@
 //! The statistics SQL cannot do well: bootstrap confidence intervals (resampling pairs with
 //! a fixed seed, so the same database always gives the same report) and the Wilson score
-//! interval for rates. Percentiles here use the same nearest-rank rule as `queries/`.
+//! interval for rates. Percentiles here use the same rule as `queries/` (`percentile_disc`).
 
 /// Resamples per bootstrap interval.
 pub const RESAMPLES: usize = 1000;
@@ -35,26 +35,31 @@ impl SplitMix64 {
     }
 }
 
-/// 1-based nearest rank of the `per_mille`/1000 quantile of `n` values: the smallest rank
-/// r with r * 1000 >= per_mille * n, at least 1 (the rule `queries/ttft.sql` uses).
-pub fn nearest_rank(n: usize, per_mille: usize) -> usize {
-    (per_mille * n).div_ceil(1000).max(1)
+/// 0-based position of the `fraction` quantile among `n > 0` ascending values:
+/// `floor(fraction * (n - 1))`, computed in `f64` exactly as SQLite's `percentile_disc`
+/// does, so Rust and `queries/` agree on every percentile (numpy's `method="lower"`).
+pub fn lower_index(n: usize, fraction: f64) -> usize {
+    ((fraction * n.saturating_sub(1) as f64) as usize).min(n.saturating_sub(1))
 }
 
-/// Nearest-rank percentile `p` (0..=100) of ascending `sorted`; `None` when empty.
+/// Percentile `p` (0..=100) of ascending `sorted` by the [`lower_index`] rule; `None`
+/// when empty.
 pub fn percentile_sorted(sorted: &[f64], p: usize) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }
-    sorted.get(nearest_rank(sorted.len(), p * 10) - 1).copied()
+    sorted
+        .get(lower_index(sorted.len(), p as f64 / 100.0))
+        .copied()
 }
 
-/// Nearest-rank percentile `p` of unordered values, reordering them (linear time).
+/// Percentile `p` of unordered values by the [`lower_index`] rule, reordering them
+/// (linear time).
 pub fn percentile(values: &mut [f64], p: usize) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
-    let k = nearest_rank(values.len(), p * 10) - 1;
+    let k = lower_index(values.len(), p as f64 / 100.0);
     let (_, v, _) = values.select_nth_unstable_by(k, f64::total_cmp);
     Some(*v)
 }
@@ -75,7 +80,7 @@ pub const MAX_RESAMPLE: usize = 5_000;
 /// Percentile bootstrap 95% interval of a statistic over `n` items: draws [`RESAMPLES`]
 /// resamples of `m = min(n, MAX_RESAMPLE)` indices with replacement (index =
 /// `next_u64() % n` from a [`SplitMix64`] seeded with [`SEED`]), evaluates `stat` on each,
-/// and takes the nearest-rank 2.5th and 97.5th percentiles of the results. When `m < n`
+/// and takes the 2.5th and 97.5th percentiles of the results ([`lower_index`] rule). When `m < n`
 /// each bound `q` is pulled towards the full-sample statistic `t` as
 /// `t + (q - t) * sqrt(m / n)`: a statistic's spread shrinks like `1/sqrt(size)`, so this
 /// turns the spread of size-m resamples into that of size-n ones (the m-out-of-n
@@ -105,10 +110,7 @@ where
     }
     stats.sort_by(f64::total_cmp);
     let k = stats.len();
-    let (lo, hi) = (
-        stats[nearest_rank(k, 25) - 1],
-        stats[nearest_rank(k, 975) - 1],
-    );
+    let (lo, hi) = (stats[lower_index(k, 0.025)], stats[lower_index(k, 0.975)]);
     if m == n {
         return Some([lo, hi]);
     }
@@ -134,7 +136,7 @@ pub fn mean_change_pct_ci(a: &[f64], b: &[f64]) -> Option<[f64; 2]> {
     })
 }
 
-/// Bootstrap interval of `(p50(b) / p50(a) - 1) * 100` over paired values (nearest-rank
+/// Bootstrap interval of `(p50(b) / p50(a) - 1) * 100` over paired values (same percentile rule
 /// medians of the same resampled pairs).
 pub fn median_change_pct_ci(a: &[f64], b: &[f64]) -> Option<[f64; 2]> {
     let n = a.len().min(b.len());
@@ -173,29 +175,28 @@ pub fn wilson_ci(k: u64, n: u64) -> Option<[f64; 2]> {
 mod tests {
     use super::*;
 
-    // Proves nearest rank matches the SQL rule r * 100 >= p * n, including tiny samples.
+    // Proves the percentile rule is floor(p * (n - 1)) (SQLite's percentile_disc),
+    // including tiny samples and the fractions whose product is not exact in binary.
     #[test]
-    fn nearest_rank_percentiles() {
+    fn lower_rule_percentiles() {
         let v: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(percentile_sorted(&v, 50), Some(5.0));
         assert_eq!(percentile_sorted(&v, 90), Some(9.0));
-        assert_eq!(percentile_sorted(&v, 99), Some(10.0));
+        assert_eq!(percentile_sorted(&v, 99), Some(9.0));
+        assert_eq!(percentile_sorted(&v, 100), Some(10.0));
         assert_eq!(percentile_sorted(&v, 10), Some(1.0));
         assert_eq!(percentile_sorted(&v, 0), Some(1.0));
         assert_eq!(percentile_sorted(&[7.0], 99), Some(7.0));
         assert_eq!(percentile_sorted(&[], 50), None);
-        // Against a brute-force reading of the rule for every n and p.
+        assert_eq!(lower_index(1000, 0.025), 24);
+        assert_eq!(lower_index(1000, 0.975), 974);
         for n in 1..40usize {
             let sorted: Vec<f64> = (0..n).map(|i| i as f64 * 3.0).collect();
             for p in [1, 10, 25, 50, 90, 99, 100] {
-                let r = (1..=n).find(|r| r * 100 >= p * n).unwrap();
-                assert_eq!(
-                    percentile_sorted(&sorted, p),
-                    Some(sorted[r - 1]),
-                    "{n} {p}"
-                );
+                let k = (p * (n - 1)) / 100;
+                assert_eq!(percentile_sorted(&sorted, p), Some(sorted[k]), "{n} {p}");
                 let mut shuffled: Vec<f64> = sorted.iter().rev().copied().collect();
-                assert_eq!(percentile(&mut shuffled, p), Some(sorted[r - 1]));
+                assert_eq!(percentile(&mut shuffled, p), Some(sorted[k]));
             }
         }
     }

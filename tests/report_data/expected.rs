@@ -1,16 +1,16 @@
 //! The expected report, computed independently of kt: plain Rust over the fixture (no SQL),
-//! re-implementing the README's definitions (nearest-rank percentiles, the seeded
+//! re-implementing the README's definitions ("lower" percentiles, the seeded
 //! bootstrap, the Wilson interval) and building the JSON each group should contain.
 
 use serde_json::{Map, Value, json};
 
 use super::{Fixture, HOUR, Pair, Side, stamp};
 
-/// Nearest rank: the smallest value whose 1-based rank r has r * 100 >= p * n.
+/// The README's percentile: the value at 0-based position floor(p/100 * (n - 1)) of the
+/// ascending values (SQLite's percentile_disc, numpy's method="lower").
 pub fn pct(sorted: &[f64], p: usize) -> f64 {
     let n = sorted.len();
-    let r = (1..=n).find(|r| r * 100 >= p * n).unwrap();
-    sorted[r - 1]
+    sorted[(p as f64 / 100.0 * (n - 1) as f64).floor() as usize]
 }
 
 pub fn mean(v: &[f64]) -> Option<f64> {
@@ -52,8 +52,8 @@ pub fn bootstrap(n: usize, stat: impl Fn(&[usize]) -> Option<f64>) -> Option<[f6
     }
     stats.sort_by(f64::total_cmp);
     let m = stats.len();
-    let at = |per_mille: usize| stats[(per_mille * m).div_ceil(1000).max(1) - 1];
-    Some([at(25), at(975)])
+    let at = |q: f64| stats[(q * (m - 1) as f64).floor() as usize];
+    Some([at(0.025), at(0.975)])
 }
 
 fn boot_mean(v: &[f64]) -> Option<[f64; 2]> {
