@@ -830,3 +830,58 @@ fn readme_lists_the_builtin_prices() {
         .collect();
     assert_eq!(listed, builtin);
 }
+
+// A group big enough (over 1,000 × (limit + 1) pairs) that report_lowest.sql ranks only the
+// pairs at or below the group's 0.1% percentile still lists exactly the least similar pairs
+// (ties included, broken by time then id), and the whole window agrees.
+#[test]
+fn lowest_pairs_of_a_large_group_survive_the_percentile_cut() {
+    let f = report_data::fixture();
+    let template = f
+        .pairs
+        .iter()
+        .find(|p| p.similarity.is_some())
+        .unwrap()
+        .clone();
+    let mut pairs = Vec::new();
+    let mut state: u64 = 7;
+    for i in 0..12_000usize {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let mut p = template.clone();
+        p.id = format!("01900000-0000-7000-9000-{i:012}");
+        p.ts = report_data::T0 + i as i64 * 1_000;
+        p.noise = None;
+        // Three exact ties at the very bottom, then a spread of distinct values.
+        p.similarity = Some(if i % 4_000 == 3 {
+            0.001
+        } else {
+            0.01 + (state >> 33) as f64 / (1u64 << 31) as f64 * 0.99
+        });
+        pairs.push(p);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kt.db");
+    let conn = report_data::open(&db, kt_cli);
+    report_data::insert(&conn, &pairs, &[]);
+    let (r, _) = report_json(&db, &["--lowest", "10"]);
+    let mut want = pairs.clone();
+    want.sort_by(|a, b| {
+        a.similarity
+            .unwrap()
+            .total_cmp(&b.similarity.unwrap())
+            .then(a.ts.cmp(&b.ts))
+            .then(a.id.cmp(&b.id))
+    });
+    let want: Vec<&str> = want.iter().take(10).map(|p| p.id.as_str()).collect();
+    for g in [&r["groups"][0], &r["overall"]] {
+        let got: Vec<&str> = g["quality"]["lowest"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["request_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, want);
+    }
+}
