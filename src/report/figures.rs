@@ -367,19 +367,16 @@ fn grouped(rows: Vec<Row>) -> HashMap<String, Vec<Row>> {
 /// Every compared pair's values, per group, read by column position: at a million pairs
 /// this is the report's largest result.
 fn pair_values(conn: &Connection, p: &Params) -> Result<HashMap<String, Values>, StoreError> {
-    let mut out: HashMap<String, Values> = HashMap::new();
-    let mut key = String::new();
-    let mut v = Values::default();
+    // The query orders rows by group, so each group is one run of rows.
+    let mut runs: Vec<(String, Values)> = Vec::new();
     sql::for_each_row(conn, queries::REPORT_PAIR_VALUES, p, |r| {
-        // Rows come ordered by group: switch buckets only when the key changes.
         let gkey = r.get_ref(0)?.as_str()?;
-        if gkey != key {
-            out.insert(
-                std::mem::replace(&mut key, gkey.to_owned()),
-                std::mem::take(&mut v),
-            );
-            v = out.remove(&key).unwrap_or_default();
+        if runs.last().is_none_or(|(k, _)| k != gkey) {
+            runs.push((gkey.to_owned(), Values::default()));
         }
+        let Some((_, v)) = runs.last_mut() else {
+            return Ok(());
+        };
         let num = |i: usize| -> rusqlite::Result<Option<f64>> {
             Ok(match r.get_ref(i)? {
                 ValueRef::Integer(n) => Some(n as f64),
@@ -404,9 +401,7 @@ fn pair_values(conn: &Connection, p: &Params) -> Result<HashMap<String, Values>,
         }
         Ok(())
     })?;
-    out.insert(key, v);
-    out.remove("");
-    Ok(out)
+    Ok(runs.into_iter().collect())
 }
 
 /// The group's key object and label from its `gkey` JSON array.
