@@ -283,9 +283,10 @@ fn write_rows_one_by_one(conn: &mut Connection, batch: &[Record], stats: &Writer
     let result = (|| -> rusqlite::Result<[u64; 4]> {
         let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut n = [0u64; 4];
+        let mut head = audit_chain::Head::default();
         for rec in batch.iter().filter(|r| !matches!(r, Record::Close)) {
             let sp = tx.savepoint()?;
-            match insert(&sp, rec) {
+            match insert(&sp, &mut head, rec) {
                 Ok(()) => {
                     sp.commit()?;
                     n[0] += 1;
@@ -332,14 +333,15 @@ fn write_batch(conn: &mut Connection, batch: &[Record]) -> rusqlite::Result<()> 
     // IMMEDIATE takes the write lock up front, so a busy database fails here (and is
     // retried) instead of half way through the batch.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut head = audit_chain::Head::default();
     for rec in batch {
-        insert(&tx, rec)?;
+        insert(&tx, &mut head, rec)?;
     }
     tx.commit()
 }
 
 /// Inserts one row and its audit-chain entry (same transaction: both or neither).
-fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
+fn insert(conn: &Connection, head: &mut audit_chain::Head, rec: &Record) -> rusqlite::Result<()> {
     let table = match rec {
         Record::Request(r) => {
             r.insert(&mut conn.prepare_cached(queries::INSERT_REQUEST.sql)?)?;
@@ -353,7 +355,7 @@ fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
     };
     // OR IGNORE inserts may write nothing; only a written row gets an entry.
     if conn.changes() > 0 {
-        audit_chain::append(conn, table, conn.last_insert_rowid())?;
+        audit_chain::append(conn, head, table, conn.last_insert_rowid())?;
     }
     Ok(())
 }
@@ -410,6 +412,27 @@ mod tests {
         // The accounting identity holds per kind: 4 request rows = 3 written + 1 dropped.
         assert_eq!(stats.request_rows_written.load(Ordering::Relaxed), 3);
         assert_eq!(stats.request_rows_dropped.load(Ordering::Relaxed), 1);
+    }
+
+    // The chain head is carried in memory within a transaction: batches written on the
+    // fast path, then on the one-by-one path with a refused row in the middle, must still
+    // link every entry to the one before (`kt audit verify` walks the links).
+    #[test]
+    fn batches_keep_the_audit_chain_linked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("w.db")).unwrap();
+        let stats = WriterStats::default();
+        write_with_retry(&mut conn, &[request("a"), request("b"), request("c")], &stats);
+        write_with_retry(
+            &mut conn,
+            &[request("d"), request("a"), request("e"), Record::Close],
+            &stats,
+        );
+        write_with_retry(&mut conn, &[request("f")], &stats);
+        let v = crate::store::audit_chain::verify(&conn).unwrap();
+        assert!(v.ok(), "{:?}", v.problems);
+        assert_eq!(v.entries, 6);
+        assert_eq!(stats.written.load(Ordering::Relaxed), 6);
     }
 
     // Proves the writer drains the queue on close and refuses rows offered afterwards.
