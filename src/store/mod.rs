@@ -12,7 +12,7 @@ mod writer;
 pub use event_detail::{EventDetail, NoiseFloorView, QualityView, ShadowDetail, find_events};
 pub use event_export::{ExportPair, PairComparison, PairSide, export_pairs};
 pub use events::{ComparisonView, Event, EventFilter, MirrorView, SideView, last_seq, read_events};
-pub use rows::{RequestRow, ShadowRow};
+pub use rows::{PauseRow, RequestRow, ShadowRow};
 pub use writer::{EventSink, WriterStats, WriterThread, spawn_writer};
 
 use std::path::{Path, PathBuf};

@@ -19,6 +19,8 @@ macro_rules! query {
 
 query!(INSERT_REQUEST, "insert_request");
 query!(INSERT_SHADOW, "insert_shadow");
+query!(INSERT_REQUEST_EXTRA_SHADOW, "insert_request_extra_shadow");
+query!(INSERT_MIRROR_PAUSE, "insert_mirror_pause");
 query!(EVENTS_RECENT, "events_recent");
 query!(MIRROR_SUMMARY, "mirror_summary");
 query!(MIRROR_BY_MAPPING, "mirror_by_mapping");
@@ -55,6 +57,8 @@ query!(REPORT_WINDOW, "report_window");
 pub const ALL: &[Query] = &[
     INSERT_REQUEST,
     INSERT_SHADOW,
+    INSERT_REQUEST_EXTRA_SHADOW,
+    INSERT_MIRROR_PAUSE,
     EVENTS_RECENT,
     MIRROR_SUMMARY,
     MIRROR_BY_MAPPING,

@@ -1,5 +1,6 @@
-//! The two row types the gateway hands to the writer: one per answered request, one per
-//! finished shadow call. Field names are the column names of `migrations/V1__events.sql`.
+//! The row types the gateway hands to the writer: one per answered request (with its
+//! extra shadows), one per finished shadow call, one per spend-guard pause or resume.
+//! Field names are the column names of `migrations/`.
 
 /// A `requests` row.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +36,11 @@ pub struct RequestRow {
     /// JSON array text.
     pub policy_findings: String,
     pub response_text: Option<String>,
+    /// The request as sent to the primary, only with `traffic_mirror.log_requests`.
+    pub request_body: Option<String>,
+    /// The second and later shadows (target, model) the request was mirrored to
+    /// (`request_extra_shadows`); the first is `shadow_target` / `shadow_model`.
+    pub extra_shadows: Vec<(String, String)>,
 }
 
 /// A `shadow_results` row.
@@ -99,6 +105,51 @@ impl RequestRow {
             ":answer_chars": self.answer_chars,
             ":tool_calls": self.tool_calls,
             ":json_valid": self.json_valid,
+            ":request_body": self.request_body,
+        })
+        .map(|_| ())
+    }
+
+    /// Inserts the `request_extra_shadows` rows (after the request row, same transaction).
+    pub(super) fn insert_extra_shadows(
+        &self,
+        st: &mut rusqlite::CachedStatement<'_>,
+    ) -> rusqlite::Result<()> {
+        for (target, model) in &self.extra_shadows {
+            st.execute(rusqlite::named_params! {
+                ":request_id": self.id,
+                ":shadow_target": target,
+                ":shadow_model": model,
+                ":ts_unix_ms": self.ts_unix_ms,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A `mirror_pauses` row: the spend guard paused or resumed a shadow.
+#[derive(Debug, Clone, Default)]
+pub struct PauseRow {
+    pub ts: String,
+    pub ts_unix_ms: i64,
+    pub shadow_target: String,
+    /// `pause` or `resume`.
+    pub event: String,
+    /// `spend_usd` | `spend_tokens` | `error_rate` | `new_day` | `config`.
+    pub reason: String,
+    /// The measured value and the limit, as a sentence.
+    pub detail: Option<String>,
+}
+
+impl PauseRow {
+    pub(super) fn insert(&self, st: &mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<()> {
+        st.execute(rusqlite::named_params! {
+            ":ts": self.ts,
+            ":ts_unix_ms": self.ts_unix_ms,
+            ":shadow_target": self.shadow_target,
+            ":event": self.event,
+            ":reason": self.reason,
+            ":detail": self.detail,
         })
         .map(|_| ())
     }

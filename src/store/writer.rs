@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::audit_chain::{self, Table};
 use super::queries;
-use super::rows::{RequestRow, ShadowRow};
+use super::rows::{PauseRow, RequestRow, ShadowRow};
 
 /// Rows written per transaction at most: large enough to amortise the commit, small
 /// enough that a reader never waits long.
@@ -27,6 +27,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 pub enum Record {
     Request(Box<RequestRow>),
     Shadow(Box<ShadowRow>),
+    /// A spend-guard pause or resume.
+    Pause(Box<PauseRow>),
     /// Shutdown: write what is queued, then exit; later offers are refused and counted.
     Close,
 }
@@ -82,6 +84,11 @@ impl EventSink {
     /// Queues a shadow row, like [`EventSink::request`].
     pub async fn shadow(&self, row: ShadowRow) -> bool {
         self.offer(Record::Shadow(Box::new(row))).await
+    }
+
+    /// Queues a spend-guard pause or resume.
+    pub async fn pause(&self, row: PauseRow) -> bool {
+        self.offer(Record::Pause(Box::new(row))).await
     }
 
     async fn offer(&self, rec: Record) -> bool {
@@ -351,11 +358,23 @@ fn insert(conn: &Connection, head: &mut audit_chain::Head, rec: &Record) -> rusq
             s.insert(&mut conn.prepare_cached(queries::INSERT_SHADOW.sql)?)?;
             Table::ShadowResults
         }
+        // Pauses are the guard's own log, not events: not in the audit chain.
+        Record::Pause(p) => {
+            return p.insert(&mut conn.prepare_cached(queries::INSERT_MIRROR_PAUSE.sql)?);
+        }
         Record::Close => return Ok(()),
     };
     // OR IGNORE inserts may write nothing; only a written row gets an entry.
     if conn.changes() > 0 {
-        audit_chain::append(conn, head, table, conn.last_insert_rowid())?;
+        let rowid = conn.last_insert_rowid();
+        if let Record::Request(r) = rec
+            && !r.extra_shadows.is_empty()
+        {
+            r.insert_extra_shadows(
+                &mut conn.prepare_cached(queries::INSERT_REQUEST_EXTRA_SHADOW.sql)?,
+            )?;
+        }
+        audit_chain::append(conn, head, table, rowid)?;
     }
     Ok(())
 }
@@ -366,6 +385,7 @@ impl Record {
         match self {
             Record::Request(r) => &r.id,
             Record::Shadow(s) => &s.request_id,
+            Record::Pause(p) => &p.shadow_target,
             Record::Close => "",
         }
     }
@@ -422,7 +442,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = crate::store::open(&dir.path().join("w.db")).unwrap();
         let stats = WriterStats::default();
-        write_with_retry(&mut conn, &[request("a"), request("b"), request("c")], &stats);
+        write_with_retry(
+            &mut conn,
+            &[request("a"), request("b"), request("c")],
+            &stats,
+        );
         write_with_retry(
             &mut conn,
             &[request("d"), request("a"), request("e"), Record::Close],
