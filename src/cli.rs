@@ -69,6 +69,10 @@ pub struct GatewayRunArgs {
     /// Event writer queue capacity (rows); past it rows are dropped and counted.
     #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub queue_capacity: u32,
+    /// Reload the config when the file's content changes (checked every second), as
+    /// SIGHUP does. A config that fails lint is refused and the running one stays.
+    #[arg(long)]
+    pub watch_config: bool,
 }
 
 #[derive(Debug, Subcommand)]

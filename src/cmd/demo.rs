@@ -46,7 +46,7 @@ pub async fn run(args: &DemoArgs, db: PathBuf) -> anyhow::Result<ExitCode> {
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
         .context("binding the demo gateway")?;
-    let gw = Gateway::start(cfg, &db, listener, 65_536, Duration::from_secs(10)).await?;
+    let gw = Gateway::start(cfg, &db, listener, 65_536, Duration::from_secs(10), None).await?;
     let url = format!("http://{}/v1/chat/completions", gw.addr);
     let http = reqwest::Client::new();
     let mut sent = 0;

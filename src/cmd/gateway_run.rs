@@ -11,7 +11,7 @@ use tracing::{info, warn};
 
 use crate::cli::GatewayRunArgs;
 use crate::config::{self, Severity};
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, ReloadSource};
 use crate::output;
 
 /// Runs the gateway in the foreground.
@@ -32,10 +32,8 @@ pub async fn run(args: &GatewayRunArgs, db: PathBuf) -> anyhow::Result<ExitCode>
     {
         warn!(target: "kt::gateway", "{}:{}:{}: {}: {}", report.file, f.line, f.column, f.path, f.message);
     }
-    if config.gateway.api_key_envs.is_empty()
-        && !args.allow_unauthenticated
-        && !is_loopback(&args.host)
-    {
+    let require_caller_keys = !args.allow_unauthenticated && !is_loopback(&args.host);
+    if config.gateway.api_key_envs.is_empty() && require_caller_keys {
         output::print_error(&format!(
             "refusing to listen on {} without caller authentication: anyone who can reach it could spend your \
              provider keys. Add `gateway: {{api_keys: [{{env: KT_GATEWAY_KEY}}]}}` to the config, or pass \
@@ -54,6 +52,11 @@ pub async fn run(args: &GatewayRunArgs, db: PathBuf) -> anyhow::Result<ExitCode>
         listener,
         args.queue_capacity as usize,
         Duration::from_secs(args.drain_secs),
+        Some(ReloadSource {
+            path: args.policy_config.clone(),
+            watch: args.watch_config,
+            require_caller_keys,
+        }),
     )
     .await?;
     shutdown_signal().await;

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::errors::ApiError;
+use super::live::Live;
 use super::state::AppState;
 use super::stream::{Relay, stream_flags};
 use crate::mirror::{self, Background, Decision, Mirrored, Mirroring, PrimaryOutcome};
@@ -25,9 +26,11 @@ use crate::store::{RequestRow, now_stamp};
 
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
-    State(state): State<AppState>,
+    State(live): State<Live>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // The request keeps this state to the end, whatever a config reload does meanwhile.
+    let state = live.current();
     let started = Instant::now();
     let mut pending = Unanswered {
         state: state.clone(),
@@ -460,7 +463,8 @@ pub(super) async fn record(state: AppState, mut row: RequestRow, scan: Scan) {
 }
 
 /// `GET /healthz`: liveness plus the accounting counters.
-pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn healthz(State(live): State<Live>) -> impl IntoResponse {
+    let state = live.current();
     let stats = state.sink.stats();
     axum::Json(json!({
         "status": "ok",
@@ -471,6 +475,8 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         "event_queue_depth": state.sink.queue_depth(),
         "shadows_in_flight": state.config.mirror.as_ref().map_or(0, |m| m.max_in_flight - state.mirror_slots.available_permits()),
         "mirror_dropped": state.mirror_dropped.load(Ordering::Relaxed),
+        "config_reloads": state.reloads.applied.load(Ordering::Relaxed),
+        "config_reloads_refused": state.reloads.refused.load(Ordering::Relaxed),
         // requests_answered = request_rows_written + request_rows_dropped + rows still queued
         "accounting": {
             "requests_answered": state.answered.load(Ordering::Relaxed),
@@ -484,10 +490,11 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 /// OpenAI SDKs send) or `x-api-key: KEY`. A missing or wrong key is answered 401 before
 /// any upstream is called, and recorded like every other request.
 pub async fn authenticate(
-    State(state): State<AppState>,
+    State(live): State<Live>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let state = live.current();
     if state.caller_keys.is_empty() {
         return next.run(req).await;
     }
@@ -550,7 +557,8 @@ pub fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// Unknown route: 404 in the OpenAI error shape, recorded like any answered request.
-pub async fn not_found(State(state): State<AppState>) -> Response {
+pub async fn not_found(State(live): State<Live>) -> Response {
+    let state = live.current();
     let err = ApiError::new(
         StatusCode::NOT_FOUND,
         "invalid_request_error",
@@ -561,7 +569,8 @@ pub async fn not_found(State(state): State<AppState>) -> Response {
 }
 
 /// Known route, wrong method: 405 in the OpenAI error shape, recorded.
-pub async fn method_not_allowed(State(state): State<AppState>) -> Response {
+pub async fn method_not_allowed(State(live): State<Live>) -> Response {
+    let state = live.current();
     let err = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "invalid_request_error",

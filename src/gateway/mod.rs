@@ -3,12 +3,16 @@
 
 mod errors;
 mod handlers;
+mod live;
 mod protocol_errors;
+mod reload;
 mod run;
 mod state;
 mod stream;
 
 pub use errors::ApiError;
+pub use live::Live;
+pub use reload::{Refused, ReloadSource};
 pub use run::{Gateway, GatewayError};
 pub use state::{AppState, StateError};
 
@@ -25,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// The gateway's routes.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: Live) -> Router {
     Router::new()
         .route(
             "/v1/chat/completions",
@@ -64,7 +68,7 @@ pub struct DrainReport {
 /// give up, and each records its row. The caller then closes the queue and joins the writer.
 pub async fn serve(
     listener: TcpListener,
-    state: AppState,
+    live: Live,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain: Duration,
 ) -> std::io::Result<DrainReport> {
@@ -79,8 +83,10 @@ pub async fn serve(
     });
     // Requests hyper cannot parse (a CR or LF inside a header value, ...) are answered by
     // hyper itself, before the router; this turns those answers into OpenAI-shaped errors.
-    let listener = protocol_errors::Listener::new(listener, state.clone());
-    let server = axum::serve(listener, router(state.clone())).with_graceful_shutdown(async move {
+    let listener = protocol_errors::Listener::new(listener, live.clone());
+    // The tracker and the shutdown token are shared by every state a reload creates.
+    let state = live.current();
+    let server = axum::serve(listener, router(live)).with_graceful_shutdown(async move {
         shutdown.await;
         notify.cancel();
     });

@@ -32,6 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::errors::ApiError;
 use super::handlers::{Scan, new_row, record};
+use super::live::Live;
 use super::state::AppState;
 use crate::store::RequestRow;
 
@@ -46,12 +47,12 @@ const MAX_CANNED_LEN: usize = 512;
 pub struct Listener<L> {
     inner: L,
     /// Records the rejections.
-    state: AppState,
+    live: Live,
 }
 
 impl<L> Listener<L> {
-    pub fn new(inner: L, state: AppState) -> Self {
-        Self { inner, state }
+    pub fn new(inner: L, live: Live) -> Self {
+        Self { inner, live }
     }
 }
 
@@ -64,7 +65,7 @@ where
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let (io, peer) = self.inner.accept().await;
-        (Conn::new(io, peer, Some(self.state.clone())), peer)
+        (Conn::new(io, peer, Some(self.live.current())), peer)
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {

@@ -1,6 +1,6 @@
 //! A running gateway: opening the database, starting the writer, logging the startup
-//! lines, serving, and the ordered shutdown (drain, cancel, flush, join). Used by
-//! `kt gateway run` and `kt demo`.
+//! lines, serving (with the config reloader when asked), and the ordered shutdown (drain,
+//! cancel, flush, join). Used by `kt gateway run` and `kt demo`.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -12,7 +12,8 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::{AppState, StateError, serve};
+use super::reload::{self, ReloadSource};
+use super::{AppState, Live, StateError, serve};
 use crate::config::{Config, percent};
 use crate::policy::audit::{self, AuditSettings};
 use crate::store::{self, StoreError};
@@ -50,6 +51,7 @@ impl Gateway {
         listener: TcpListener,
         queue_capacity: usize,
         drain: Duration,
+        reload_from: Option<ReloadSource>,
     ) -> Result<Self, GatewayError> {
         let settings = AuditSettings::from_config(&config);
         let db_path = db.to_path_buf();
@@ -73,11 +75,27 @@ impl Gateway {
         info!(target: "kt::gateway", "Gateway ready");
         let (stop, stopped) = oneshot::channel::<()>();
         let cancel = state.cancel.clone();
+        let live = Live::new(state);
+        let reloader_stop = CancellationToken::new();
+        let reloader = reload_from.map(|source| {
+            if source.watch {
+                info!(target: "kt::gateway", "Watching {} for changes (SIGHUP also reloads)", source.path.display());
+            }
+            reload::spawn(live.clone(), source, reloader_stop.clone())
+        });
         let task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            let drained = serve(listener, state.clone(), shutdown, drain).await?;
+            let drained = serve(listener, live.clone(), shutdown, drain).await;
+            // No reload once shutdown began: the drain must finish on what it has.
+            reloader_stop.cancel();
+            if let Some(r) = reloader {
+                let _ = r.await;
+            }
+            let drained = drained?;
+            // Counters and the sink are shared by every state a reload made.
+            let state = live.current();
             if drained.cancelled_tasks > 0 {
                 warn!(target: "kt::gateway", "{} background task(s) still running after the drain period were cancelled", drained.cancelled_tasks);
             }
@@ -88,6 +106,7 @@ impl Gateway {
             // hold a sink clone); the writer writes what is queued and exits.
             state.sink.close(Duration::from_secs(5)).await;
             drop(state);
+            drop(live);
             tokio::task::spawn_blocking(move || writer.join()).await?;
             info!(
                 target: "kt::gateway",
@@ -124,6 +143,12 @@ fn log_startup(config: &Config, db: &Path) {
         config.targets.len(),
         config.policies.len()
     );
+    log_mirror(config);
+    info!(target: "kt::gateway", "Event database: {}", db.display());
+}
+
+/// The mirror's startup lines (also logged after a config reload).
+pub(super) fn log_mirror(config: &Config) {
     match &config.mirror {
         Some(m) => {
             info!(
@@ -144,5 +169,4 @@ fn log_startup(config: &Config, db: &Path) {
             info!(target: "kt::gateway", "Traffic mirror: off; requests go to {}", config.primary)
         }
     }
-    info!(target: "kt::gateway", "Event database: {}", db.display());
 }

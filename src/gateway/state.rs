@@ -1,5 +1,10 @@
 //! The gateway's shared state: config, provider clients, the event sink, and the
 //! trackers for background work. Cloned into every handler (an `Arc` inside).
+//!
+//! A config reload builds a new `AppState` from the new config with [`AppState::reconfigured`]:
+//! everything that comes from the config is rebuilt, while the event sink, the task
+//! tracker, the shutdown token and the counters are shared with the previous state, so a
+//! request that started before the reload finishes on the state it started with.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -37,11 +42,33 @@ pub struct Inner {
     /// `traffic_mirror.max_in_flight` slots.
     pub mirror_slots: Arc<Semaphore>,
     /// Requests not mirrored because every slot was taken.
-    pub mirror_dropped: AtomicU64,
+    pub mirror_dropped: Arc<AtomicU64>,
     /// Requests answered (any status); equals event rows + dropped rows.
-    pub answered: AtomicU64,
+    pub answered: Arc<AtomicU64>,
+    /// Config reloads applied and refused since start (shared across reloads).
+    pub reloads: Arc<ReloadCounters>,
     /// Keys callers must present (`gateway.api_keys`), read once at start. Empty: open.
     pub caller_keys: Vec<CallerKey>,
+}
+
+/// Config reloads since start, for `/healthz`.
+#[derive(Debug, Default)]
+pub struct ReloadCounters {
+    pub applied: AtomicU64,
+    pub refused: AtomicU64,
+}
+
+/// What a reload keeps from the running state: the writer's queue, the background work
+/// the shutdown waits for, and the counters.
+struct Shared {
+    sink: EventSink,
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+    mirror_dropped: Arc<AtomicU64>,
+    answered: Arc<AtomicU64>,
+    reloads: Arc<ReloadCounters>,
+    /// The running slots, kept when `max_in_flight` did not change.
+    slots: Option<(usize, Arc<Semaphore>)>,
 }
 
 /// A caller key; its `Debug` never shows the value.
@@ -73,7 +100,53 @@ pub enum StateError {
 }
 
 impl AppState {
+    pub(super) fn into_inner(self) -> Arc<Inner> {
+        self.0
+    }
+
+    pub(super) fn from_inner(inner: Arc<Inner>) -> Self {
+        Self(inner)
+    }
+
     pub fn new(config: Config, sink: EventSink) -> Result<Self, StateError> {
+        Self::build(
+            config,
+            Shared {
+                sink,
+                tracker: TaskTracker::new(),
+                cancel: CancellationToken::new(),
+                mirror_dropped: Arc::default(),
+                answered: Arc::default(),
+                reloads: Arc::default(),
+                slots: None,
+            },
+        )
+    }
+
+    /// The state for a reloaded config, sharing this one's sink, tracker, shutdown token
+    /// and counters. Shadows already running keep their slots; a changed `max_in_flight`
+    /// applies to shadows started after the reload.
+    pub fn reconfigured(&self, config: Config) -> Result<Self, StateError> {
+        Self::build(
+            config,
+            Shared {
+                sink: self.sink.clone(),
+                tracker: self.tracker.clone(),
+                cancel: self.cancel.clone(),
+                mirror_dropped: self.mirror_dropped.clone(),
+                answered: self.answered.clone(),
+                reloads: self.reloads.clone(),
+                slots: Some((self.max_in_flight(), self.mirror_slots.clone())),
+            },
+        )
+    }
+
+    /// The `max_in_flight` the slots were made for.
+    pub fn max_in_flight(&self) -> usize {
+        slot_count(&self.config)
+    }
+
+    fn build(config: Config, shared: Shared) -> Result<Self, StateError> {
         let caller_keys: Vec<String> = config
             .gateway
             .api_key_envs
@@ -109,25 +182,35 @@ impl AppState {
                 ));
             }
         }
-        // Semaphore::new panics past MAX_PERMITS; no real cap comes near it.
-        let slots = config
-            .mirror
-            .as_ref()
-            .map_or(1, |m| m.max_in_flight)
-            .min(Semaphore::MAX_PERMITS);
+        let slots = slot_count(&config);
+        let mirror_slots = match shared.slots {
+            Some((n, sem)) if n == slots => sem,
+            _ => Arc::new(Semaphore::new(slots)),
+        };
         Ok(Self(Arc::new(Inner {
             filter: Arc::new(ContentFilter::from_config(&config)),
             config,
             primary,
             shadow,
             noise,
-            sink,
-            tracker: TaskTracker::new(),
-            cancel: CancellationToken::new(),
-            mirror_slots: Arc::new(Semaphore::new(slots)),
-            mirror_dropped: AtomicU64::new(0),
-            answered: AtomicU64::new(0),
+            sink: shared.sink,
+            tracker: shared.tracker,
+            cancel: shared.cancel,
+            mirror_slots,
+            mirror_dropped: shared.mirror_dropped,
+            answered: shared.answered,
+            reloads: shared.reloads,
             caller_keys: caller_keys.into_iter().map(CallerKey).collect(),
         })))
     }
+}
+
+/// `max_in_flight` slots of a config (1 when there is no mirror).
+fn slot_count(config: &Config) -> usize {
+    // Semaphore::new panics past MAX_PERMITS; no real cap comes near it.
+    config
+        .mirror
+        .as_ref()
+        .map_or(1, |m| m.max_in_flight)
+        .min(Semaphore::MAX_PERMITS)
 }
