@@ -33,10 +33,61 @@ pub enum Command {
     Mirror(MirrorCommand),
     /// Run the whole flow with no API keys: a gateway on simulated primary and shadow
     /// providers, the tutorial's batch of requests, then the mirror report.
+    ///
+    /// Example: kt demo --rounds 2
     Demo(DemoArgs),
     /// The audit log's tamper evidence.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The event database, for analysts: where it is and what is in it.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Print a shell completion script.
+    ///
+    /// Example: kt completions bash > /etc/bash_completion.d/kt
+    ///
+    /// Example: kt completions zsh > "${fpath[1]}/_kt"
+    ///
+    /// Example: kt completions fish > ~/.config/fish/completions/kt.fish
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Print the database path every command uses (from --db, KT_DB, or the default).
+    ///
+    /// Example: kt db path
+    ///
+    /// Example: sqlite3 "$(kt db path)" 'SELECT COUNT(*) FROM mirror_pairs'
+    Path,
+    /// Print the database's schema: the tables, views, indexes and triggers as SQL, or
+    /// every table's and view's columns as JSON. The database is created (and migrated)
+    /// if needed, so this also shows the schema before the first event.
+    ///
+    /// Example: kt db schema | less
+    ///
+    /// Example: kt db schema --format json | jq '.[] | select(.name == "mirror_pairs") | .columns[].name'
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Output format: CREATE statements, or tables and views with their columns.
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Sql)]
+    pub format: SchemaFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    Sql,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]

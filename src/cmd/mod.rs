@@ -1,6 +1,8 @@
 //! One file per subcommand, each with a `run`; this file dispatches and holds what they share.
 
 mod audit;
+mod completions;
+mod db;
 mod demo;
 mod events;
 mod events_diff;
@@ -17,7 +19,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::{
-    AuditCommand, Cli, Command, EventsCommand, GatewayCommand, MirrorCommand, PolicyCommand,
+    AuditCommand, Cli, Command, DbCommand, EventsCommand, GatewayCommand, MirrorCommand,
+    PolicyCommand,
 };
 
 /// Logs go to stderr (stdout is for command output); `RUST_LOG` overrides the default.
@@ -46,6 +49,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args, &db),
         Command::Mirror(MirrorCommand::Report(args)) => mirror_report::run(&args, &db),
         Command::Demo(args) => runtime()?.block_on(demo::run(&args, db)),
+        Command::Db(DbCommand::Path) => Ok(db::path(&db)),
+        Command::Db(DbCommand::Schema(args)) => db::schema(&args, &db),
+        Command::Completions(args) => Ok(completions::run(&args)),
     }
 }
 

@@ -7,6 +7,7 @@ mod event_export;
 mod events;
 pub mod queries;
 mod rows;
+pub mod schema;
 mod writer;
 
 pub use event_detail::{EventDetail, NoiseFloorView, QualityView, ShadowDetail, find_events};

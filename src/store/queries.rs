@@ -39,6 +39,8 @@ query!(SET_SETTING, "set_setting");
 query!(EVENTS_LAST_SEQ, "events_last_seq");
 query!(EVENTS_BY_ID, "events_by_id");
 query!(EVENTS_EXPORT, "events_export");
+query!(DB_SCHEMA, "db_schema");
+query!(DB_COLUMNS, "db_columns");
 
 // The mirror report (src/report/).
 query!(REPORT_GROUPS, "report_groups");
@@ -77,6 +79,8 @@ pub const ALL: &[Query] = &[
     EVENTS_LAST_SEQ,
     EVENTS_BY_ID,
     EVENTS_EXPORT,
+    DB_SCHEMA,
+    DB_COLUMNS,
     REPORT_GROUPS,
     REPORT_LATENCY,
     REPORT_TOKENS,
