@@ -10,8 +10,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "kt", version, about, long_about = None)]
 pub struct Cli {
     /// SQLite event database (default: $XDG_DATA_HOME/kt/kt.db or ~/.local/share/kt/kt.db).
-    #[arg(long, global = true, env = "KT_DB", value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// `kt mirror report` and `kt events list` accept it more than once and read all the
+    /// databases as one data set (a fleet of gateways, each with its own database).
+    #[arg(long, global = true, env = "KT_DB", value_name = "PATH", action = clap::ArgAction::Append)]
+    pub db: Vec<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,

@@ -2,15 +2,15 @@
 //! JSON (an array for list, one object per line for tail), JSON lines or CSV.
 //! `show` and `export` live in `events_show.rs` and `events_export.rs`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use serde_json::json;
 
-use super::open_db;
 use super::time::{parse_time, unix_ms};
+use super::{open_db, open_dbs};
 use crate::cli::{EventFilterArgs, EventsArgs, EventsFormat, TailArgs};
 use crate::output;
 use crate::store::{Event, EventFilter, last_seq, read_events};
@@ -19,9 +19,9 @@ use crate::store::{Event, EventFilter, last_seq, read_events};
 const FOLLOW_POLL: Duration = Duration::from_millis(500);
 
 /// `kt events list`: the newest `--last` matching events, oldest first; JSON is one array.
-pub fn list(args: &EventsArgs, db: &Path) -> anyhow::Result<ExitCode> {
+pub fn list(args: &EventsArgs, dbs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let filter = event_filter(&args.filter)?;
-    let conn = open_db(db)?;
+    let conn = open_dbs(dbs)?;
     let events = read_events(&conn, &filter, args.last, 0, None)?;
     match args.format() {
         EventsFormat::Json => output::print_json(&events),

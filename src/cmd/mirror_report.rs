@@ -2,13 +2,13 @@
 //! Markdown or HTML, exiting 0 (gates pass), 1 (a gate fails or too few pairs) or 2 (the
 //! report could not be made: bad flags, an invalid config, a database error).
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 
-use super::open_db;
+use super::open_dbs;
 use super::time::parse_time;
 use crate::cli::{ReportArgs, ReportBy, ReportFormat};
 use crate::config::{self, Gates};
@@ -18,8 +18,8 @@ use crate::report::{self, By, Options, PriceTable};
 /// Exit status when the report could not be made (as clap's usage errors).
 const CANNOT_REPORT: u8 = 2;
 
-pub fn run(args: &ReportArgs, db: &Path) -> anyhow::Result<ExitCode> {
-    Ok(match report(args, db) {
+pub fn run(args: &ReportArgs, dbs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    Ok(match report(args, dbs) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             output::print_error(&format!("error: {e:#}"));
@@ -28,7 +28,7 @@ pub fn run(args: &ReportArgs, db: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn report(args: &ReportArgs, db: &Path) -> anyhow::Result<u8> {
+fn report(args: &ReportArgs, dbs: &[PathBuf]) -> anyhow::Result<u8> {
     let now = SystemTime::now();
     let ms = |t: SystemTime| {
         t.duration_since(UNIX_EPOCH)
@@ -71,7 +71,7 @@ fn report(args: &ReportArgs, db: &Path) -> anyhow::Result<u8> {
     options.min_pairs = args.min_pairs;
     options.lowest = args.lowest;
 
-    let conn = open_db(db)?;
+    let conn = open_dbs(dbs)?;
     let r = report::build(&conn, &options)?;
     let text = match args.format {
         ReportFormat::Table => report::render_table(&r),

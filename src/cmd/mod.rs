@@ -13,10 +13,10 @@ mod mirror_report;
 mod policy_lint;
 mod time;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use crate::cli::{
     AuditCommand, Cli, Command, DbCommand, EventsCommand, GatewayCommand, MirrorCommand,
@@ -35,19 +35,34 @@ pub fn init_tracing() {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let db = cli.db.unwrap_or_else(crate::store::default_db_path);
+    let dbs = if cli.db.is_empty() {
+        vec![crate::store::default_db_path()]
+    } else {
+        cli.db
+    };
+    let fleet_ok = matches!(
+        cli.command,
+        Command::Events(EventsCommand::List(_)) | Command::Mirror(MirrorCommand::Report(_))
+    );
+    if dbs.len() > 1 && !fleet_ok {
+        bail!(
+            "--db was given {} times; only `kt mirror report` and `kt events list` read several databases",
+            dbs.len()
+        );
+    }
+    let db = dbs[0].clone();
     match cli.command {
         Command::Policy(PolicyCommand::Lint(args)) => Ok(policy_lint::run(&args)),
         Command::Gateway(GatewayCommand::Run(args)) => {
             runtime()?.block_on(gateway_run::run(&args, db))
         }
-        Command::Events(EventsCommand::List(args)) => events::list(&args, &db),
+        Command::Events(EventsCommand::List(args)) => events::list(&args, &dbs),
         Command::Events(EventsCommand::Tail(args)) => events::tail(&args, &db),
         Command::Events(EventsCommand::Show(args)) => events_show::show(&args, &db),
         Command::Events(EventsCommand::Export(args)) => events_export::export(&args, &db),
         Command::Events(EventsCommand::Prune(args)) => audit::prune(&args, &db),
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args, &db),
-        Command::Mirror(MirrorCommand::Report(args)) => mirror_report::run(&args, &db),
+        Command::Mirror(MirrorCommand::Report(args)) => mirror_report::run(&args, &dbs),
         Command::Demo(args) => runtime()?.block_on(demo::run(&args, db)),
         Command::Db(DbCommand::Path) => Ok(db::path(&db)),
         Command::Db(DbCommand::Schema(args)) => db::schema(&args, &db),
@@ -66,4 +81,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn open_db(db: &Path) -> anyhow::Result<rusqlite::Connection> {
     crate::store::open(db)
         .context("opening the event database (set --db or KT_DB to use another file)")
+}
+
+/// Opens one database, or several as one data set (`--db` given more than once).
+fn open_dbs(dbs: &[PathBuf]) -> anyhow::Result<rusqlite::Connection> {
+    crate::store::open_fleet(dbs)
+        .context("opening the event database(s) (set --db or KT_DB to use other files)")
 }

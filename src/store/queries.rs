@@ -41,6 +41,8 @@ query!(EVENTS_BY_ID, "events_by_id");
 query!(EVENTS_EXPORT, "events_export");
 query!(DB_SCHEMA, "db_schema");
 query!(DB_COLUMNS, "db_columns");
+query!(FLEET_ATTACH, "fleet_attach");
+query!(FLEET_MEMBER, "fleet_member");
 
 // The mirror report (src/report/).
 query!(REPORT_GROUPS, "report_groups");
