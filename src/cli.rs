@@ -15,8 +15,19 @@ pub struct Cli {
     #[arg(long, global = true, env = "KT_DB", value_name = "PATH", action = clap::ArgAction::Append)]
     pub db: Vec<PathBuf>,
 
+    /// Log format on stderr: `pretty` (human-readable lines) or `json` (one object per
+    /// line, for log shippers). `RUST_LOG` sets the filter, e.g. `RUST_LOG=kt=debug`.
+    #[arg(long, global = true, env = "KT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

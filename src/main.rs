@@ -11,7 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = kt::cli::Cli::parse();
-    kt::cmd::init_tracing();
+    kt::cmd::init_tracing(cli.log_format);
     match kt::cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -19,18 +19,22 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use crate::cli::{
-    AuditCommand, Cli, Command, DbCommand, EventsCommand, GatewayCommand, MirrorCommand,
+    AuditCommand, Cli, Command, DbCommand, EventsCommand, GatewayCommand, LogFormat, MirrorCommand,
     PolicyCommand,
 };
 
 /// Logs go to stderr (stdout is for command output); `RUST_LOG` overrides the default.
-pub fn init_tracing() {
+pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,refinery_core=warn"));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => fmt.init(),
+        // Fields at the top level (not under "fields"), so `jq '.request_id'` works.
+        LogFormat::Json => fmt.json().flatten_event(true).init(),
+    }
 }
 
 /// Runs the parsed command line.

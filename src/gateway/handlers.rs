@@ -459,7 +459,24 @@ pub(super) async fn record(state: AppState, mut row: RequestRow, scan: Scan) {
         row.json_valid = scan.response_text.as_deref().map(mirror::is_json);
     }
     row.policy_findings = serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into());
+    log_request(&row);
     state.sink.request(row).await;
+}
+
+/// The one info line per answered request (off the request path, like the row itself).
+fn log_request(row: &RequestRow) {
+    tracing::info!(
+        target: "kt::request",
+        request_id = %row.id,
+        target_id = %row.target,
+        model = row.model.as_deref().unwrap_or(""),
+        status = %row.status,
+        http_status = row.http_status,
+        latency_ms = row.latency_ms,
+        stream = row.stream,
+        mirror_state = %row.mirror_state,
+        "request"
+    );
 }
 
 /// `GET /healthz`: liveness plus the accounting counters.

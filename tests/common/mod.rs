@@ -583,7 +583,15 @@ impl Kt {
                     .iter()
                     .find(|l| l.contains("Listening on http://"))
                     .unwrap();
-                let a = l.split("Listening on http://").nth(1).unwrap().trim();
+                // The address ends where the line (or, with --log-format json, the
+                // message string) ends.
+                let a: String = l
+                    .split("Listening on http://")
+                    .nth(1)
+                    .unwrap()
+                    .chars()
+                    .take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
+                    .collect();
                 break a.parse().unwrap();
             }
             if let Ok(Some(status)) = child.try_wait() {
