@@ -56,6 +56,7 @@ pub async fn run(args: &GatewayRunArgs, db: PathBuf) -> anyhow::Result<ExitCode>
             path: args.policy_config.clone(),
             watch: args.watch_config,
             require_caller_keys,
+            db: db.clone(),
         }),
     )
     .await?;

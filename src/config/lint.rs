@@ -8,6 +8,7 @@ mod gates;
 mod mirror;
 mod policies;
 mod pricing;
+mod spend_guard;
 mod targets;
 #[cfg(test)]
 mod tests;
@@ -122,6 +123,10 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
         Some(n) => check_gateway(cx, n),
         None => Some(super::GatewaySettings::default()),
     };
+
+    if let (Some(m), Some(p)) = (&mirror, &pricing) {
+        spend_guard::check_prices(cx, &f, m, p);
+    }
 
     // Past this point any `None` has already been reported as an error.
     let targets = targets?;

@@ -235,6 +235,42 @@ pub struct Mirror {
     /// is asked a second time (off the request path), so the report can show how much
     /// the primary disagrees with itself. Default 0.
     pub noise_floor_rate: f64,
+    /// `spend_guard`: daily spend caps and the error-rate pause, applied to each shadow
+    /// target separately. `None` when the block is absent.
+    pub spend_guard: Option<SpendGuard>,
+}
+
+/// `traffic_mirror.spend_guard:` block. Every limit is optional; an absent one is not
+/// enforced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpendGuard {
+    /// `max_usd_per_day`: shadow spend per UTC day, priced with the report's pricing table
+    /// (built-in prices with `pricing:` on top). Greater than 0.
+    pub max_usd_per_day: Option<f64>,
+    /// `max_tokens_per_day`: shadow input + output tokens per UTC day. At least 1.
+    pub max_tokens_per_day: Option<u64>,
+    /// `max_error_rate`: pause when the share of failed shadow calls in `error_window`
+    /// exceeds this fraction.
+    pub max_error_rate: Option<f64>,
+    /// `error_window`: how far back the error rate looks, in ms. Default 5 minutes.
+    pub error_window_ms: u64,
+    /// `min_calls`: calls the window needs before the error rate is judged. Default 20.
+    pub min_calls: u64,
+    /// `pause_for`: how long an error-rate pause lasts, in ms. Default 1 minute.
+    pub pause_for_ms: u64,
+}
+
+impl Default for SpendGuard {
+    fn default() -> Self {
+        Self {
+            max_usd_per_day: None,
+            max_tokens_per_day: None,
+            max_error_rate: None,
+            error_window_ms: 5 * 60_000,
+            min_calls: 20,
+            pause_for_ms: 60_000,
+        }
+    }
 }
 
 impl Mirror {

@@ -266,14 +266,18 @@ async fn proxy(
             sink: &state.sink,
             cancel: &state.cancel,
             filter: &state.filter,
+            guard: &state.guard,
         };
-        match mirror::launch(m, shadow, state.noise.as_ref(), &mirrored, &bg) {
-            Some(started) => {
+        // The spend guard paused this shadow: answer without it (a flag read, no lock).
+        let admitted = state.guard.admit(&shadow.id);
+        match admitted.then(|| mirror::launch(m, shadow, state.noise.as_ref(), &mirrored, &bg)) {
+            None => row.mirror_state = "paused".into(),
+            Some(Some(started)) => {
                 mirroring = started;
                 row.shadow_target = Some(shadow.id.clone());
                 row.shadow_model = Some(shadow_model.clone());
             }
-            None => {
+            Some(None) => {
                 // Every slot is taken: skip the shadow rather than queue it, so a slow
                 // shadow can never build up work or memory behind the caller.
                 row.mirror_state = "dropped".into();
@@ -494,6 +498,7 @@ pub async fn healthz(State(live): State<Live>) -> impl IntoResponse {
         "mirror_dropped": state.mirror_dropped.load(Ordering::Relaxed),
         "config_reloads": state.reloads.applied.load(Ordering::Relaxed),
         "config_reloads_refused": state.reloads.refused.load(Ordering::Relaxed),
+        "spend_guard": state.guard.status(),
         // requests_answered = request_rows_written + request_rows_dropped + rows still queued
         "accounting": {
             "requests_answered": state.answered.load(Ordering::Relaxed),

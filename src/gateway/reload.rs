@@ -15,7 +15,9 @@ use tracing::{error, info, warn};
 use super::live::Live;
 use super::run::log_mirror;
 use crate::config::{self, Severity};
+use crate::mirror::guard;
 use crate::policy::audit::AuditSettings;
+use crate::store;
 
 /// How often `--watch-config` looks at the file.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -29,6 +31,8 @@ pub struct ReloadSource {
     /// The gateway listens beyond loopback without `--allow-unauthenticated`: a config
     /// without `gateway.api_keys` is refused, as it would be at start.
     pub require_caller_keys: bool,
+    /// The event database, to seed a rebuilt spend guard with today's spend.
+    pub db: PathBuf,
 }
 
 /// Why a reload was refused (already logged).
@@ -120,6 +124,20 @@ async fn apply(live: &Live, source: &ReloadSource) -> Result<(), Refused> {
     let next = current
         .reconfigured(config)
         .map_err(|e| Refused(e.to_string()))?;
+    if !std::sync::Arc::ptr_eq(&current.guard, &next.guard) {
+        // New limits, prices or shadows: the new guard starts from today's spend as the
+        // database has it (rows still queued in the writer are not counted yet).
+        let db = source.db.clone();
+        let seed = tokio::task::spawn_blocking(move || {
+            store::open(&db).and_then(|c| guard::load_seed(&c, store::now_stamp().1))
+        })
+        .await;
+        match seed {
+            Ok(Ok(seed)) => next.guard.restore(&seed),
+            Ok(Err(e)) => warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero"),
+            Err(e) => warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero"),
+        }
+    }
     info!(
         target: "kt::gateway",
         "Config reloaded from {}: {} provider(s), {} policy(ies); requests in flight finish on the previous config",

@@ -15,6 +15,7 @@ use tracing::{info, warn};
 use super::reload::{self, ReloadSource};
 use super::{AppState, Live, StateError, serve};
 use crate::config::{Config, percent};
+use crate::mirror::guard;
 use crate::policy::audit::{self, AuditSettings};
 use crate::store::{self, StoreError};
 
@@ -57,10 +58,12 @@ impl Gateway {
         let db_path = db.to_path_buf();
         // Opening, migrating and pruning are blocking SQLite work: keep them off the
         // async workers.
-        let (conn, pruned) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        let (conn, pruned, seed) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             let mut conn = store::open(&db_path)?;
             let pruned = audit::apply(&mut conn, settings)?;
-            Ok((conn, pruned))
+            // Today's shadow spend, so a restart does not reset the spend guard's budget.
+            let seed = guard::load_seed(&conn, store::now_stamp().1)?;
+            Ok((conn, pruned, seed))
         })
         .await??;
         if pruned > 0 {
@@ -70,6 +73,7 @@ impl Gateway {
             store::spawn_writer(conn, queue_capacity).map_err(GatewayError::Writer)?;
         log_startup(&config, db);
         let state = AppState::new(config, sink)?;
+        state.guard.restore(&seed);
         let addr = listener.local_addr()?;
         info!(target: "kt::gateway", "Listening on http://{addr}");
         info!(target: "kt::gateway", "Gateway ready");

@@ -15,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::mirror::SpendGuard;
 use crate::policy::ContentFilter;
 use crate::providers::{Provider, http_client};
+use crate::report::PriceTable;
 use crate::store::EventSink;
 
 /// Shared gateway state.
@@ -49,6 +51,8 @@ pub struct Inner {
     pub reloads: Arc<ReloadCounters>,
     /// Keys callers must present (`gateway.api_keys`), read once at start. Empty: open.
     pub caller_keys: Vec<CallerKey>,
+    /// `traffic_mirror.spend_guard`: whether each shadow target may be called now.
+    pub guard: Arc<SpendGuard>,
 }
 
 /// Config reloads since start, for `/healthz`.
@@ -69,7 +73,16 @@ struct Shared {
     reloads: Arc<ReloadCounters>,
     /// The running slots, kept when `max_in_flight` did not change.
     slots: Option<(usize, Arc<Semaphore>)>,
+    /// The running spend guard and what it was built from, kept when those are unchanged.
+    guard: Option<(Arc<SpendGuard>, GuardInputs)>,
 }
+
+/// What a spend guard is built from: limits, prices, shadow target ids.
+type GuardInputs = (
+    Option<crate::config::SpendGuard>,
+    Vec<(String, crate::config::ModelPrice)>,
+    Vec<String>,
+);
 
 /// A caller key; its `Debug` never shows the value.
 #[derive(Clone)]
@@ -119,6 +132,7 @@ impl AppState {
                 answered: Arc::default(),
                 reloads: Arc::default(),
                 slots: None,
+                guard: None,
             },
         )
     }
@@ -137,7 +151,17 @@ impl AppState {
                 answered: self.answered.clone(),
                 reloads: self.reloads.clone(),
                 slots: Some((self.max_in_flight(), self.mirror_slots.clone())),
+                guard: Some((self.guard.clone(), self.guard_inputs())),
             },
+        )
+    }
+
+    /// What this state's spend guard was built from.
+    fn guard_inputs(&self) -> GuardInputs {
+        (
+            self.config.mirror.as_ref().and_then(|m| m.spend_guard.clone()),
+            self.config.pricing.clone(),
+            self.shadow.iter().map(|s| s.id.clone()).collect(),
         )
     }
 
@@ -187,6 +211,20 @@ impl AppState {
             Some((n, sem)) if n == slots => sem,
             _ => Arc::new(Semaphore::new(slots)),
         };
+        let limits = config.mirror.as_ref().and_then(|m| m.spend_guard.clone());
+        let shadow_ids: Vec<String> = shadow.iter().map(|s| s.id.clone()).collect();
+        // A reload that leaves the guard's inputs alone keeps the guard itself: today's
+        // spend, the error window and any pause carry on. Otherwise the reloader seeds
+        // the new guard from the database (`reload::apply`).
+        let guard = match shared.guard {
+            Some((g, inputs)) if inputs == (limits.clone(), config.pricing.clone(), shadow_ids.clone()) => g,
+            _ => Arc::new(SpendGuard::new(
+                limits,
+                PriceTable::new(&config.pricing),
+                shadow_ids,
+                Some((shared.sink.clone(), shared.tracker.clone())),
+            )),
+        };
         Ok(Self(Arc::new(Inner {
             filter: Arc::new(ContentFilter::from_config(&config)),
             config,
@@ -201,6 +239,7 @@ impl AppState {
             answered: shared.answered,
             reloads: shared.reloads,
             caller_keys: caller_keys.into_iter().map(CallerKey).collect(),
+            guard,
         })))
     }
 }

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::guard::SpendGuard;
 use super::shadow::{PrimaryOutcome, ShadowJob, ShadowKind, run_shadow};
 use crate::config::Mirror;
 use crate::policy::ContentFilter;
@@ -26,6 +27,8 @@ pub struct Background<'a> {
     pub cancel: &'a CancellationToken,
     /// Redacts the shadow's stored answer when an `action: redact` policy exists.
     pub filter: &'a Arc<ContentFilter>,
+    /// Counts each finished shadow call against the spend guard's limits.
+    pub guard: &'a Arc<SpendGuard>,
 }
 
 /// What the background work needs to know about the caller's request.
@@ -93,6 +96,8 @@ pub fn launch(
             cancel: bg.cancel.clone(),
             redact: bg.filter.has_redacting().then(|| bg.filter.clone()),
             permit,
+            // The noise floor calls the primary: it is not shadow spend.
+            guard: (kind == ShadowKind::Shadow).then(|| bg.guard.clone()),
         };
         bg.tracker.spawn(run_shadow(job))
     };

@@ -1,11 +1,14 @@
 //! Mirroring: deciding per request whether to mirror (sampling, model mapping, the
-//! in-flight cap), running the shadow call off the request path, and comparing answers.
+//! in-flight cap, the spend guard), running the shadow call off the request path, and
+//! comparing answers.
 
 pub mod compare;
 mod dispatch;
+pub mod guard;
 mod shadow;
 
 pub use dispatch::{Background, Mirrored, Mirroring, launch};
+pub use guard::SpendGuard;
 pub use shadow::{PrimaryOutcome, ShadowKind, is_json};
 
 use crate::config::Mirror;
@@ -70,6 +73,7 @@ mod tests {
             timeout_ms: 1000,
             max_in_flight: 1,
             noise_floor_rate: 0.0,
+            spend_guard: None,
         }
     }
 

@@ -9,6 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::compare::{SIMILARITY_ALGORITHM, content_similarity};
+use super::guard::SpendGuard;
 use crate::config::CompareMetric;
 use crate::policy::ContentFilter;
 use crate::providers::{Completion, Provider, UpstreamError, collect};
@@ -89,6 +90,8 @@ pub struct ShadowJob {
     pub redact: Option<Arc<ContentFilter>>,
     /// Holds one of `max_in_flight` slots until the row is queued.
     pub permit: OwnedSemaphorePermit,
+    /// The spend guard to count this call against (shadow calls only).
+    pub guard: Option<Arc<SpendGuard>>,
 }
 
 /// Runs the shadow call and queues its row. Returns once the row is handed to the writer.
@@ -110,6 +113,7 @@ pub async fn run_shadow(job: ShadowJob) {
         cancel,
         redact,
         permit,
+        guard,
     } = job;
     let started = Instant::now();
     let call = async {
@@ -143,16 +147,37 @@ pub async fn run_shadow(job: ShadowJob) {
         model: &model,
         latency_ms,
     };
-    sink.shadow(shadow_row(
+    let row = shadow_row(
         &call,
         result,
         primary.as_ref(),
         &metrics,
         log_text,
         redact.as_deref(),
-    ))
-    .await;
+    );
+    if let Some(guard) = guard {
+        count_against(&guard, &row);
+    }
+    sink.shadow(row).await;
     drop(permit);
+}
+
+/// Hands a finished shadow call to the spend guard. A call cancelled at shutdown or one
+/// the shadow's API cannot express never reached the shadow: it neither costs nor fails.
+fn count_against(guard: &SpendGuard, row: &ShadowRow) {
+    if matches!(
+        row.error_class.as_deref(),
+        Some("cancelled" | "untranslatable")
+    ) {
+        return;
+    }
+    guard.record(
+        &row.shadow_target,
+        &row.model,
+        row.input_tokens.unwrap_or(0),
+        row.output_tokens.unwrap_or(0),
+        row.status != "success",
+    );
 }
 
 /// The facts about one finished background call that go into its row.

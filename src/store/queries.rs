@@ -56,6 +56,11 @@ query!(REPORT_NOISE_FLOOR_VALUES, "report_noise_floor_values");
 query!(REPORT_FAILURES, "report_failures");
 query!(REPORT_PAIR_VALUES, "report_pair_values");
 query!(REPORT_WINDOW, "report_window");
+query!(REPORT_PAUSES, "report_pauses");
+
+// The spend guard's start (src/mirror/guard.rs).
+query!(GUARD_SPEND_TODAY, "guard_spend_today");
+query!(GUARD_LAST_EVENTS, "guard_last_events");
 
 /// Every query, for the test that runs them all on a fresh database.
 pub const ALL: &[Query] = &[
@@ -94,6 +99,9 @@ pub const ALL: &[Query] = &[
     REPORT_FAILURES,
     REPORT_PAIR_VALUES,
     REPORT_WINDOW,
+    REPORT_PAUSES,
+    GUARD_SPEND_TODAY,
+    GUARD_LAST_EVENTS,
 ];
 
 #[cfg(test)]

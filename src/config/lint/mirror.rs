@@ -6,7 +6,7 @@ use super::{Ctx, Fields, index, join, suggest};
 use crate::config::node::{Node, SNode};
 use crate::config::{CompareMetric, Mirror};
 
-const MIRROR_KEYS: [&str; 11] = [
+const MIRROR_KEYS: [&str; 12] = [
     "enabled",
     "primary",
     "shadow",
@@ -18,6 +18,7 @@ const MIRROR_KEYS: [&str; 11] = [
     "timeout_ms",
     "max_in_flight",
     "noise_floor_rate",
+    "spend_guard",
 ];
 
 /// Checks the block; `None` when it is disabled or invalid (an error was then reported).
@@ -70,6 +71,10 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
     let max_in_flight = cx
         .int_or(&f.child("max_in_flight"), f.get("max_in_flight"), 1, 256)
         .and_then(|v| usize::try_from(v).ok());
+    let spend_guard = match f.get("spend_guard") {
+        Some(n) => super::spend_guard::check(cx, &f.child("spend_guard"), n).map(Some),
+        None => Some(None),
+    };
 
     if !enabled? {
         return None;
@@ -85,6 +90,7 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
         timeout_ms: timeout_ms?,
         max_in_flight: max_in_flight?,
         noise_floor_rate: noise_floor_rate?,
+        spend_guard: spend_guard?,
     })
 }
 

@@ -1,0 +1,659 @@
+//! The shadow spend guard: per shadow target, today's spend (USD and tokens) against the
+//! daily caps, and a sliding window of call outcomes against `max_error_rate`. It pauses a
+//! shadow when a limit is passed and lets calls through again at UTC midnight (caps) or
+//! after `pause_for` (errors); every pause and resume is logged and queued as a
+//! `mirror_pauses` row.
+//!
+//! The request path only calls [`SpendGuard::admit`], which reads one atomic per target
+//! (a short lock only once a pause has ended). Counting happens in [`SpendGuard::record`],
+//! called by the shadow task when a call finishes. Times are passed in (`*_at`) so tests
+//! can drive the clock.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+use serde_json::{Map, Value, json};
+use tokio_util::task::TaskTracker;
+
+use crate::config::SpendGuard as Limits;
+use crate::report::PriceTable;
+use crate::store::queries::{self, Query};
+use crate::store::{EventSink, PauseRow, StoreError};
+
+const DAY_MS: i64 = 86_400_000;
+/// The error window is counted in this many slices: memory stays constant at any traffic,
+/// and the window slides in steps of 1/60 of its length.
+const SLICES: i64 = 60;
+
+/// Why a shadow was paused or resumed (`mirror_pauses.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Today's spend reached `max_usd_per_day`.
+    SpendUsd,
+    /// Today's tokens reached `max_tokens_per_day`.
+    SpendTokens,
+    /// The failure share over `error_window` passed `max_error_rate` (pause), or
+    /// `pause_for` is over (resume).
+    ErrorRate,
+    /// A new UTC day began: the daily caps start from 0 again.
+    NewDay,
+    /// The gateway restarted and the limit behind an earlier pause no longer holds.
+    Config,
+}
+
+impl Reason {
+    /// The `mirror_pauses.reason` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SpendUsd => "spend_usd",
+            Self::SpendTokens => "spend_tokens",
+            Self::ErrorRate => "error_rate",
+            Self::NewDay => "new_day",
+            Self::Config => "config",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [
+            Self::SpendUsd,
+            Self::SpendTokens,
+            Self::ErrorRate,
+            Self::NewDay,
+            Self::Config,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// A pause or resume of one shadow target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub shadow_target: String,
+    /// `true`: paused; `false`: resumed.
+    pub pause: bool,
+    pub reason: Reason,
+    /// When it took effect, Unix ms (a resume is dated when its pause ended, even when it
+    /// is noticed later).
+    pub at_ms: i64,
+    /// What was measured and the limit, as a sentence.
+    pub detail: String,
+}
+
+/// A pause in effect.
+#[derive(Debug, Clone, Copy)]
+struct Pause {
+    reason: Reason,
+    since_ms: i64,
+    until_ms: i64,
+}
+
+/// Call outcomes over the error window, in [`SLICES`] slices.
+#[derive(Debug)]
+struct Window {
+    slice_ms: i64,
+    /// (slice number, calls, failures); a slot holds the last slice that mapped to it.
+    slots: Vec<(i64, u64, u64)>,
+}
+
+impl Window {
+    fn new(window_ms: u64) -> Self {
+        let window_ms = i64::try_from(window_ms).unwrap_or(i64::MAX);
+        Self {
+            slice_ms: (window_ms / SLICES).max(1),
+            slots: vec![(i64::MIN, 0, 0); SLICES as usize],
+        }
+    }
+
+    fn add(&mut self, now_ms: i64, failed: bool) {
+        let n = now_ms.div_euclid(self.slice_ms);
+        let i = usize::try_from(n.rem_euclid(SLICES)).unwrap_or(0);
+        if let Some(slot) = self.slots.get_mut(i) {
+            if slot.0 != n {
+                *slot = (n, 0, 0);
+            }
+            slot.1 += 1;
+            slot.2 += u64::from(failed);
+        }
+    }
+
+    /// (calls, failures) of the slices inside the window ending now.
+    fn totals(&self, now_ms: i64) -> (u64, u64) {
+        let n = now_ms.div_euclid(self.slice_ms);
+        self.slots
+            .iter()
+            .filter(|s| s.0 <= n && s.0 > n - SLICES)
+            .fold((0, 0), |(c, f), s| (c + s.1, f + s.2))
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill((i64::MIN, 0, 0));
+    }
+}
+
+/// One shadow target's counters.
+#[derive(Debug)]
+struct State {
+    /// The UTC day (days since the epoch) `usd` and `tokens` count.
+    day: i64,
+    usd: f64,
+    tokens: u64,
+    window: Window,
+    pause: Option<Pause>,
+}
+
+#[derive(Debug)]
+struct Target {
+    /// 0 while calls go through, else the Unix ms the pause ends: the request path's flag.
+    resume_at_ms: AtomicI64,
+    state: Mutex<State>,
+}
+
+impl Target {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is plain counters, valid even if a holder panicked.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish(&self, st: &State) {
+        let flag = st.pause.map_or(0, |p| p.until_ms.max(1));
+        self.resume_at_ms.store(flag, Ordering::Release);
+    }
+}
+
+/// Where transitions go besides the log: the event writer, on tracked tasks.
+#[derive(Debug)]
+struct Outlet {
+    sink: EventSink,
+    tracker: TaskTracker,
+}
+
+/// The spend guard of every shadow target.
+#[derive(Debug)]
+pub struct SpendGuard {
+    /// `None`: no `spend_guard` block; nothing is counted or paused.
+    limits: Option<Limits>,
+    prices: PriceTable,
+    targets: HashMap<String, Target>,
+    outlet: Option<Outlet>,
+}
+
+/// What a restart needs from the database: today's shadow tokens and each target's last
+/// pause or resume.
+#[derive(Debug, Default, Clone)]
+pub struct Seed {
+    /// (shadow target, model, input tokens, output tokens) summed over today's calls.
+    pub spend: Vec<(String, String, u64, u64)>,
+    /// (shadow target, event, reason, Unix ms) of each target's last `mirror_pauses` row.
+    pub last: Vec<(String, String, String, i64)>,
+}
+
+impl SpendGuard {
+    /// A guard for `targets` (shadow target ids) with `limits`, pricing with `prices`.
+    /// Transitions are logged, and queued to `sink` on `tracker` when given.
+    pub fn new(
+        limits: Option<Limits>,
+        prices: PriceTable,
+        targets: impl IntoIterator<Item = String>,
+        outlet: Option<(EventSink, TaskTracker)>,
+    ) -> Self {
+        let window_ms = limits.as_ref().map_or(60_000, |l| l.error_window_ms);
+        let targets = targets
+            .into_iter()
+            .map(|id| {
+                let state = State {
+                    day: 0,
+                    usd: 0.0,
+                    tokens: 0,
+                    window: Window::new(window_ms),
+                    pause: None,
+                };
+                let t = Target {
+                    resume_at_ms: AtomicI64::new(0),
+                    state: Mutex::new(state),
+                };
+                (id, t)
+            })
+            .collect();
+        Self {
+            limits,
+            prices,
+            targets,
+            outlet: outlet.map(|(sink, tracker)| Outlet { sink, tracker }),
+        }
+    }
+
+    /// Whether a request may be mirrored to `target` now. Call it where the shadow is
+    /// about to be launched; `false` means the shadow is paused.
+    pub fn admit(&self, target: &str) -> bool {
+        let (open, events) = self.admit_at(target, now_ms());
+        self.emit(events);
+        open
+    }
+
+    /// [`SpendGuard::admit`] at `now_ms`, returning the transitions instead of emitting them.
+    pub fn admit_at(&self, target: &str, now_ms: i64) -> (bool, Vec<Transition>) {
+        let Some(t) = self.targets.get(target) else {
+            return (true, Vec::new());
+        };
+        let until = t.resume_at_ms.load(Ordering::Acquire);
+        if until == 0 {
+            return (true, Vec::new());
+        }
+        if now_ms < until {
+            return (false, Vec::new());
+        }
+        let mut events = Vec::new();
+        let mut st = t.lock();
+        self.settle(target, &mut st, now_ms, &mut events);
+        t.publish(&st);
+        (st.pause.is_none(), events)
+    }
+
+    /// Counts a finished shadow call: its tokens (priced by `model`) and whether it failed.
+    pub fn record(&self, target: &str, model: &str, input: u64, output: u64, failed: bool) {
+        let events = self.record_at(target, model, input, output, failed, now_ms());
+        self.emit(events);
+    }
+
+    /// [`SpendGuard::record`] at `now_ms`, returning the transitions.
+    pub fn record_at(
+        &self,
+        target: &str,
+        model: &str,
+        input: u64,
+        output: u64,
+        failed: bool,
+        now_ms: i64,
+    ) -> Vec<Transition> {
+        let (Some(limits), Some(t)) = (&self.limits, self.targets.get(target)) else {
+            return Vec::new();
+        };
+        let mut events = Vec::new();
+        let mut st = t.lock();
+        self.settle(target, &mut st, now_ms, &mut events);
+        st.usd += self.usd(model, input, output);
+        st.tokens = st.tokens.saturating_add(input.saturating_add(output));
+        if limits.max_error_rate.is_some() {
+            st.window.add(now_ms, failed);
+        }
+        if st.pause.is_none() {
+            self.check_spend(target, &mut st, now_ms, &mut events);
+        }
+        if st.pause.is_none() {
+            self.check_errors(target, &mut st, now_ms, &mut events);
+        }
+        t.publish(&st);
+        events
+    }
+
+    /// Brings a target up to `now_ms`: a new day resets the day's counters, a pause that
+    /// has ended is lifted, and the caps are checked again.
+    fn settle(&self, target: &str, st: &mut State, now_ms: i64, events: &mut Vec<Transition>) {
+        let today = now_ms.div_euclid(DAY_MS);
+        if today > st.day {
+            st.day = today;
+            st.usd = 0.0;
+            st.tokens = 0;
+        }
+        if let Some(p) = st.pause
+            && now_ms >= p.until_ms
+        {
+            st.pause = None;
+            let (reason, detail) = if p.reason == Reason::ErrorRate {
+                st.window.clear();
+                let pause_for = self.limits.as_ref().map_or(0, |l| l.pause_for_ms);
+                (
+                    Reason::ErrorRate,
+                    format!(
+                        "pause_for {} is over: calls go through again and the error window starts empty",
+                        human_ms(pause_for)
+                    ),
+                )
+            } else {
+                (
+                    Reason::NewDay,
+                    format!(
+                        "a new UTC day ({}) began: the daily caps count from 0 again",
+                        date(p.until_ms)
+                    ),
+                )
+            };
+            events.push(transition(target, false, reason, p.until_ms, detail));
+        }
+        if st.pause.is_none() {
+            self.check_spend(target, st, now_ms, events);
+        }
+    }
+
+    /// Pauses until the next UTC midnight when today's spend has reached a cap.
+    fn check_spend(&self, target: &str, st: &mut State, now_ms: i64, events: &mut Vec<Transition>) {
+        let Some(l) = &self.limits else {
+            return;
+        };
+        let hit = match (l.max_usd_per_day, l.max_tokens_per_day) {
+            (Some(cap), _) if st.usd >= cap => Some((
+                Reason::SpendUsd,
+                format!(
+                    "shadow spend today is {}, at or over max_usd_per_day {}",
+                    usd(st.usd),
+                    usd(cap)
+                ),
+            )),
+            (_, Some(cap)) if st.tokens >= cap => Some((
+                Reason::SpendTokens,
+                format!(
+                    "shadow tokens today are {}, at or over max_tokens_per_day {cap}",
+                    st.tokens
+                ),
+            )),
+            _ => None,
+        };
+        if let Some((reason, detail)) = hit {
+            let until = (now_ms.div_euclid(DAY_MS) + 1) * DAY_MS;
+            st.pause = Some(Pause {
+                reason,
+                since_ms: now_ms,
+                until_ms: until,
+            });
+            let detail = format!("{detail}; paused until {}", stamp(until));
+            events.push(transition(target, true, reason, now_ms, detail));
+        }
+    }
+
+    /// Pauses for `pause_for` when the window's failure share passes `max_error_rate`.
+    fn check_errors(
+        &self,
+        target: &str,
+        st: &mut State,
+        now_ms: i64,
+        events: &mut Vec<Transition>,
+    ) {
+        let Some(l) = &self.limits else {
+            return;
+        };
+        let Some(max) = l.max_error_rate else {
+            return;
+        };
+        let (calls, failed) = st.window.totals(now_ms);
+        if calls == 0 || calls < l.min_calls {
+            return;
+        }
+        let share = failed as f64 / calls as f64;
+        if share <= max {
+            return;
+        }
+        let until = now_ms.saturating_add(i64::try_from(l.pause_for_ms).unwrap_or(i64::MAX));
+        st.pause = Some(Pause {
+            reason: Reason::ErrorRate,
+            since_ms: now_ms,
+            until_ms: until,
+        });
+        let detail = format!(
+            "{failed} of {calls} shadow calls in the last {} failed ({}), over max_error_rate {}; paused for {}",
+            human_ms(l.error_window_ms),
+            pct(share),
+            pct(max),
+            human_ms(l.pause_for_ms)
+        );
+        events.push(transition(target, true, Reason::ErrorRate, now_ms, detail));
+    }
+
+    /// Today's spend from the database and the pauses a previous run left open, so a
+    /// restart neither resets the budget nor leaves a pause dangling in the report.
+    pub fn restore(&self, seed: &Seed) {
+        let events = self.restore_at(seed, now_ms());
+        self.emit(events);
+    }
+
+    /// [`SpendGuard::restore`] at `now_ms`, returning the transitions.
+    pub fn restore_at(&self, seed: &Seed, now_ms: i64) -> Vec<Transition> {
+        let mut events = Vec::new();
+        let today = now_ms.div_euclid(DAY_MS);
+        for (id, t) in &self.targets {
+            let mut st = t.lock();
+            st.day = today;
+            st.usd = 0.0;
+            st.tokens = 0;
+            for (_, model, input, output) in seed.spend.iter().filter(|s| &s.0 == id) {
+                st.usd += self.usd(model, *input, *output);
+                st.tokens = st.tokens.saturating_add(input.saturating_add(*output));
+            }
+            let last = seed
+                .last
+                .iter()
+                .find(|l| &l.0 == id && l.1 == "pause")
+                .map(|l| (Reason::parse(&l.2), l.3));
+            if let Some((reason, since)) = last {
+                self.reopen(id, &mut st, reason, since, now_ms, &mut events);
+            }
+            if st.pause.is_none() && self.limits.is_some() {
+                self.check_spend(id, &mut st, now_ms, &mut events);
+            }
+            t.publish(&st);
+        }
+        events
+    }
+
+    /// A pause left open by the previous run: carried on when its limit still holds,
+    /// else closed with the resume it would have had.
+    fn reopen(
+        &self,
+        id: &str,
+        st: &mut State,
+        reason: Option<Reason>,
+        since: i64,
+        now_ms: i64,
+        events: &mut Vec<Transition>,
+    ) {
+        let today = now_ms.div_euclid(DAY_MS);
+        let l = self.limits.as_ref();
+        let over = |r: Reason| match r {
+            Reason::SpendUsd => l.and_then(|l| l.max_usd_per_day).is_some_and(|c| st.usd >= c),
+            Reason::SpendTokens => l
+                .and_then(|l| l.max_tokens_per_day)
+                .is_some_and(|c| st.tokens >= c),
+            _ => false,
+        };
+        let error_until = l
+            .filter(|l| l.max_error_rate.is_some())
+            .map(|l| since.saturating_add(i64::try_from(l.pause_for_ms).unwrap_or(i64::MAX)));
+        let carried = match reason {
+            Some(r @ (Reason::SpendUsd | Reason::SpendTokens))
+                if since.div_euclid(DAY_MS) == today && over(r) =>
+            {
+                Some((r, (today + 1) * DAY_MS))
+            }
+            Some(Reason::ErrorRate) => error_until
+                .filter(|u| *u > now_ms)
+                .map(|u| (Reason::ErrorRate, u)),
+            _ => None,
+        };
+        if let Some((reason, until_ms)) = carried {
+            st.pause = Some(Pause {
+                reason,
+                since_ms: since,
+                until_ms,
+            });
+            tracing::info!(
+                shadow = id,
+                reason = reason.as_str(),
+                "spend guard: shadow `{id}` is still paused ({}) until {}",
+                reason.as_str(),
+                stamp(until_ms)
+            );
+            return;
+        }
+        let (reason, at, detail) = match (reason, error_until) {
+            (Some(Reason::SpendUsd | Reason::SpendTokens), _) if since.div_euclid(DAY_MS) < today => {
+                let midnight = (since.div_euclid(DAY_MS) + 1) * DAY_MS;
+                let detail = format!(
+                    "a new UTC day ({}) began: the daily caps count from 0 again",
+                    date(midnight)
+                );
+                (Reason::NewDay, midnight, detail)
+            }
+            (Some(Reason::ErrorRate), Some(until)) => (
+                Reason::ErrorRate,
+                until,
+                "pause_for was over while the gateway was stopped: calls go through again".to_owned(),
+            ),
+            _ => (
+                Reason::Config,
+                now_ms,
+                "the gateway restarted and the limit behind the last pause no longer holds".to_owned(),
+            ),
+        };
+        events.push(transition(id, false, reason, at, detail));
+    }
+
+    /// USD of a call; an unpriced model costs 0 (lint refuses a USD cap on one).
+    fn usd(&self, model: &str, input: u64, output: u64) -> f64 {
+        self.prices.lookup(model).map_or(0.0, |r| {
+            (input as f64 * r.price.input_per_mtok + output as f64 * r.price.output_per_mtok)
+                / 1e6
+        })
+    }
+
+    /// Per target: running or paused (why, since, until), today's spend, the window.
+    pub fn status(&self) -> Value {
+        let now = now_ms();
+        let mut out = Map::new();
+        for (id, t) in &self.targets {
+            let st = t.lock();
+            let pause = st.pause.filter(|p| now < p.until_ms);
+            let (calls, failed) = st.window.totals(now);
+            let fresh = now.div_euclid(DAY_MS) == st.day;
+            out.insert(
+                id.clone(),
+                json!({
+                    "state": if pause.is_some() { "paused" } else { "running" },
+                    "reason": pause.map(|p| p.reason.as_str()),
+                    "paused_since": pause.map(|p| stamp(p.since_ms)),
+                    "paused_until": pause.map(|p| stamp(p.until_ms)),
+                    "usd_today": if fresh { st.usd } else { 0.0 },
+                    "tokens_today": if fresh { st.tokens } else { 0 },
+                    "window_calls": calls,
+                    "window_failures": failed,
+                }),
+            );
+        }
+        Value::Object(out)
+    }
+
+    /// Logs each transition and queues its `mirror_pauses` row.
+    fn emit(&self, events: Vec<Transition>) {
+        for e in events {
+            let (shadow, reason) = (e.shadow_target.as_str(), e.reason.as_str());
+            if e.pause {
+                tracing::warn!(shadow, reason, "spend guard paused shadow `{shadow}` ({reason}): {}", e.detail);
+            } else {
+                tracing::info!(shadow, reason, "spend guard resumed shadow `{shadow}` ({reason}): {}", e.detail);
+            }
+            if let Some(o) = &self.outlet {
+                let row = PauseRow {
+                    ts: stamp_ms(e.at_ms),
+                    ts_unix_ms: e.at_ms,
+                    shadow_target: e.shadow_target,
+                    event: if e.pause { "pause" } else { "resume" }.to_owned(),
+                    reason: reason.to_owned(),
+                    detail: Some(e.detail),
+                };
+                let sink = o.sink.clone();
+                o.tracker.spawn(async move {
+                    sink.pause(row).await;
+                });
+            }
+        }
+    }
+}
+
+/// Reads today's shadow tokens and each target's last pause or resume (blocking SQLite
+/// work: run it off the async workers, before the gateway serves).
+pub fn load_seed(conn: &Connection, now_ms: i64) -> Result<Seed, StoreError> {
+    let day_start = now_ms.div_euclid(DAY_MS) * DAY_MS;
+    let err = |q: Query| move |source| StoreError::Query {
+        query: q.name,
+        source,
+    };
+    let q = queries::GUARD_SPEND_TODAY;
+    let mut st = conn.prepare(q.sql).map_err(err(q))?;
+    let spend = st
+        .query_map(
+            rusqlite::named_params! {
+                ":day_start_ms": day_start,
+                ":day_start": stamp_ms(day_start),
+            },
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<u64>>(2)?.unwrap_or(0),
+                    r.get::<_, Option<u64>>(3)?.unwrap_or(0),
+                ))
+            },
+        )
+        .and_then(Iterator::collect)
+        .map_err(err(q))?;
+    let q = queries::GUARD_LAST_EVENTS;
+    let mut st = conn.prepare(q.sql).map_err(err(q))?;
+    let last = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .and_then(Iterator::collect)
+        .map_err(err(q))?;
+    Ok(Seed { spend, last })
+}
+
+fn transition(target: &str, pause: bool, reason: Reason, at_ms: i64, detail: String) -> Transition {
+    Transition {
+        shadow_target: target.to_owned(),
+        pause,
+        reason,
+        at_ms,
+        detail,
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn system_time(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// RFC 3339 UTC, whole seconds (for sentences).
+fn stamp(ms: i64) -> String {
+    humantime::format_rfc3339_seconds(system_time(ms)).to_string()
+}
+
+/// RFC 3339 UTC with milliseconds (the `ts` columns' format).
+fn stamp_ms(ms: i64) -> String {
+    humantime::format_rfc3339_millis(system_time(ms)).to_string()
+}
+
+/// The UTC date of `ms`.
+fn date(ms: i64) -> String {
+    stamp(ms).chars().take(10).collect()
+}
+
+fn human_ms(ms: u64) -> String {
+    humantime::format_duration(Duration::from_millis(ms)).to_string()
+}
+
+fn usd(x: f64) -> String {
+    format!("${x:.4}")
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+#[cfg(test)]
+#[path = "guard_tests.rs"]
+mod tests;
