@@ -1,5 +1,5 @@
 -- mirror_states: why requests were or were not mirrored (mirrored, not_sampled,
--- no_model_mapping, disabled, dropped, not_eligible), most frequent first.
+-- no_model_mapping, disabled, dropped, paused, not_eligible), most frequent first.
 -- Columns: mirror_state, count, share (fraction of all requests in the window).
 SELECT
     mirror_state,

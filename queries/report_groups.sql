@@ -6,7 +6,7 @@
 --   sides succeeded: the pairs every paired figure covers), primary_failed, shadow_failed
 --   (shadow finished but did not succeed), first_ms (first pair's time, to place hour/day
 --   buckets), traffic (requests the shadow could take over: mirror_state mirrored,
---   not_sampled or dropped), dropped (requests not mirrored because every shadow slot was
+--   not_sampled, dropped or paused), dropped (requests not mirrored because every shadow slot was
 --   busy). traffic and dropped rows carry no shadow, so mapping groups count them by
 --   primary model and hour/day groups by bucket.
 WITH pairs AS (
@@ -52,7 +52,7 @@ movable AS (
         SUM(r.mirror_state = 'dropped') AS dropped
     FROM requests r
     WHERE r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
-      AND r.mirror_state IN ('mirrored', 'not_sampled', 'dropped')
+      AND r.mirror_state IN ('mirrored', 'not_sampled', 'dropped', 'paused')
     GROUP BY 1
 )
 SELECT g.gkey, g.pairs, g.completed, g.pending, g.compared, g.primary_failed, g.shadow_failed,

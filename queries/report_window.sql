@@ -1,5 +1,5 @@
 -- report_window: the traffic the shadow could take over in the window (mirror_state
--- mirrored, not_sampled or dropped), for the cost projection's request rate, and the models
+-- mirrored, not_sampled, dropped or paused), for the cost projection's request rate, and the models
 -- of the mirrored pairs, which kt looks up in its pricing table.
 -- Columns: first_ms, last_ms (first and last such request; NULL when none), requests,
 --   models (JSON array of the distinct primary and shadow models of the window's pairs).
@@ -16,4 +16,4 @@ SELECT
         ORDER BY 1)) AS models
 FROM requests r
 WHERE r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
-  AND r.mirror_state IN ('mirrored', 'not_sampled', 'dropped');
+  AND r.mirror_state IN ('mirrored', 'not_sampled', 'dropped', 'paused');

@@ -452,7 +452,9 @@ impl SpendGuard {
         let today = now_ms.div_euclid(DAY_MS);
         let l = self.limits.as_ref();
         let over = |r: Reason| match r {
-            Reason::SpendUsd => l.and_then(|l| l.max_usd_per_day).is_some_and(|c| st.usd >= c),
+            Reason::SpendUsd => l
+                .and_then(|l| l.max_usd_per_day)
+                .is_some_and(|c| st.usd >= c),
             Reason::SpendTokens => l
                 .and_then(|l| l.max_tokens_per_day)
                 .is_some_and(|c| st.tokens >= c),
@@ -488,7 +490,9 @@ impl SpendGuard {
             return;
         }
         let (reason, at, detail) = match (reason, error_until) {
-            (Some(Reason::SpendUsd | Reason::SpendTokens), _) if since.div_euclid(DAY_MS) < today => {
+            (Some(Reason::SpendUsd | Reason::SpendTokens), _)
+                if since.div_euclid(DAY_MS) < today =>
+            {
                 let midnight = (since.div_euclid(DAY_MS) + 1) * DAY_MS;
                 let detail = format!(
                     "a new UTC day ({}) began: the daily caps count from 0 again",
@@ -499,12 +503,14 @@ impl SpendGuard {
             (Some(Reason::ErrorRate), Some(until)) => (
                 Reason::ErrorRate,
                 until,
-                "pause_for was over while the gateway was stopped: calls go through again".to_owned(),
+                "pause_for was over while the gateway was stopped: calls go through again"
+                    .to_owned(),
             ),
             _ => (
                 Reason::Config,
                 now_ms,
-                "the gateway restarted and the limit behind the last pause no longer holds".to_owned(),
+                "the gateway restarted and the limit behind the last pause no longer holds"
+                    .to_owned(),
             ),
         };
         events.push(transition(id, false, reason, at, detail));
@@ -513,8 +519,7 @@ impl SpendGuard {
     /// USD of a call; an unpriced model costs 0 (lint refuses a USD cap on one).
     fn usd(&self, model: &str, input: u64, output: u64) -> f64 {
         self.prices.lookup(model).map_or(0.0, |r| {
-            (input as f64 * r.price.input_per_mtok + output as f64 * r.price.output_per_mtok)
-                / 1e6
+            (input as f64 * r.price.input_per_mtok + output as f64 * r.price.output_per_mtok) / 1e6
         })
     }
 
@@ -549,9 +554,19 @@ impl SpendGuard {
         for e in events {
             let (shadow, reason) = (e.shadow_target.as_str(), e.reason.as_str());
             if e.pause {
-                tracing::warn!(shadow, reason, "spend guard paused shadow `{shadow}` ({reason}): {}", e.detail);
+                tracing::warn!(
+                    shadow,
+                    reason,
+                    "spend guard paused shadow `{shadow}` ({reason}): {}",
+                    e.detail
+                );
             } else {
-                tracing::info!(shadow, reason, "spend guard resumed shadow `{shadow}` ({reason}): {}", e.detail);
+                tracing::info!(
+                    shadow,
+                    reason,
+                    "spend guard resumed shadow `{shadow}` ({reason}): {}",
+                    e.detail
+                );
             }
             if let Some(o) = &self.outlet {
                 let row = PauseRow {
@@ -575,9 +590,11 @@ impl SpendGuard {
 /// work: run it off the async workers, before the gateway serves).
 pub fn load_seed(conn: &Connection, now_ms: i64) -> Result<Seed, StoreError> {
     let day_start = now_ms.div_euclid(DAY_MS) * DAY_MS;
-    let err = |q: Query| move |source| StoreError::Query {
-        query: q.name,
-        source,
+    let err = |q: Query| {
+        move |source| StoreError::Query {
+            query: q.name,
+            source,
+        }
     };
     let q = queries::GUARD_SPEND_TODAY;
     let mut st = conn.prepare(q.sql).map_err(err(q))?;

@@ -60,7 +60,10 @@ fn usd_cap_pauses_until_midnight() {
     assert_eq!(reasons(&ev), [(false, "new_day", MIDNIGHT)]);
     assert!(ev[0].detail.contains("(2026-11-25)"), "{}", ev[0].detail);
     // The new day starts from 0: one call is under the cap again.
-    assert!(g.record_at("s", MODEL, 1000, 1000, false, MIDNIGHT + 6).is_empty());
+    assert!(
+        g.record_at("s", MODEL, 1000, 1000, false, MIDNIGHT + 6)
+            .is_empty()
+    );
     assert!(g.admit_at("s", MIDNIGHT + 7).0);
 }
 
@@ -75,7 +78,11 @@ fn token_cap_and_rollover_on_record() {
     assert!(g.record_at("s", "unpriced", 40, 9, false, T0).is_empty());
     let ev = g.record_at("s", "unpriced", 50, 1, false, T0 + 1);
     assert_eq!(reasons(&ev), [(true, "spend_tokens", T0 + 1)]);
-    assert!(ev[0].detail.contains("tokens today are 100, at or over max_tokens_per_day 100"));
+    assert!(
+        ev[0]
+            .detail
+            .contains("tokens today are 100, at or over max_tokens_per_day 100")
+    );
     assert!(!g.admit_at("s", T0 + 2).0);
     let ev = g.record_at("s", "unpriced", 10, 10, false, MIDNIGHT + 1);
     assert_eq!(reasons(&ev), [(false, "new_day", MIDNIGHT)]);
@@ -106,7 +113,10 @@ fn error_rate_pauses_for_pause_for() {
 
     let g = guard(errors(0.5, 4));
     for (i, failed) in [true, false, true, false].into_iter().enumerate() {
-        assert!(g.record_at("s", MODEL, 0, 0, failed, T0 + i as i64).is_empty());
+        assert!(
+            g.record_at("s", MODEL, 0, 0, failed, T0 + i as i64)
+                .is_empty()
+        );
     }
     assert!(g.admit_at("s", T0 + 10).0, "50% does not exceed 50%");
 }
@@ -117,8 +127,14 @@ fn error_window_slides() {
     let g = guard(errors(0.5, 2));
     assert!(g.record_at("s", MODEL, 0, 0, true, T0).is_empty());
     // Two minutes later the first failure is out of the 1-minute window.
-    assert!(g.record_at("s", MODEL, 0, 0, false, T0 + 120_000).is_empty());
-    assert!(g.record_at("s", MODEL, 0, 0, false, T0 + 120_001).is_empty());
+    assert!(
+        g.record_at("s", MODEL, 0, 0, false, T0 + 120_000)
+            .is_empty()
+    );
+    assert!(
+        g.record_at("s", MODEL, 0, 0, false, T0 + 120_001)
+            .is_empty()
+    );
     let ev = g.record_at("s", MODEL, 0, 0, true, T0 + 120_002);
     assert!(ev.is_empty(), "1 of 3 failed: {ev:?}");
 }
@@ -128,7 +144,10 @@ fn error_window_slides() {
 fn no_limits_never_pause() {
     let g = SpendGuard::new(None, PriceTable::new(&[]), ["s".to_owned()], None);
     for i in 0..100 {
-        assert!(g.record_at("s", MODEL, 1_000_000, 1_000_000, true, T0 + i).is_empty());
+        assert!(
+            g.record_at("s", MODEL, 1_000_000, 1_000_000, true, T0 + i)
+                .is_empty()
+        );
     }
     assert!(g.admit_at("s", T0 + 100).0);
     assert!(guard(errors(0.0, 1)).admit_at("nobody", T0).0);

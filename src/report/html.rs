@@ -7,6 +7,7 @@
 mod fmt;
 mod group;
 mod over_time;
+mod pauses;
 mod svg;
 #[cfg(test)]
 mod tests;
@@ -44,6 +45,7 @@ pub fn render(report: &Value) -> String {
     h.push_str("<main>");
     summary(&mut h, report);
     gates(&mut h, report);
+    pauses::section(&mut h, report);
     over_time::section(&mut h, &groups, by);
     h.push_str(&format!(
         "<section id=\"groups\"><h2>By {} <span class=\"muted\">({} group{})</span></h2>",

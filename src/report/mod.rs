@@ -6,13 +6,15 @@
 //! Layout: `sql` runs queries; `figures` assembles each group; `cost` and `pricing` price
 //! it; `stats` holds the bootstrap and Wilson intervals; `gates` the verdict; `sections`
 //! lays the report out (with `fmt` for numbers) for `render_table` (terminal) and
-//! `render_text_formats` (Markdown, CSV); `html` renders the JSON as a page.
+//! `render_text_formats` (Markdown, CSV); `html` renders the JSON as a page; `pauses`
+//! reads the spend guard's pauses.
 
 mod cost;
 mod figures;
 mod fmt;
 mod gates;
 pub mod html;
+pub mod pauses;
 pub mod pricing;
 mod render_table;
 mod render_text_formats;
@@ -111,6 +113,8 @@ pub struct MirrorReport {
     pub by_mapping: Vec<Map<String, Value>>,
     pub failures: Vec<Map<String, Value>>,
     pub ttft: Vec<Map<String, Value>>,
+    /// The spend guard's pauses per shadow target in the window (`report_pauses.sql`).
+    pub pauses: Vec<pauses::ShadowPauses>,
 }
 
 /// The window: as asked (`since`, `until`) and as used for rates (`start`, `end`, `days`).
@@ -269,6 +273,7 @@ pub fn build(conn: &Connection, o: &Options) -> Result<MirrorReport, StoreError>
         by_mapping: run(queries::MIRROR_BY_MAPPING, &params)?,
         failures: run(queries::FAILURES, &params)?,
         ttft: run(queries::TTFT, &params)?,
+        pauses: pauses::collect(conn, &params)?,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::pauses;
 use super::sections::{Block, layout};
 use super::{MirrorReport, to_json};
 
@@ -214,23 +215,32 @@ pub fn csv_columns() -> Vec<(String, Option<String>)> {
     cols
 }
 
+/// The last CSV columns: the spend guard's pauses of the group's shadow target in the
+/// window (empty for groups not keyed by a shadow target).
+pub const PAUSE_COLUMNS: [&str; 2] = ["shadow_pauses", "shadow_paused_ms"];
+
 /// The report as CSV: a header row, then one row per group (busiest first).
 pub fn render_csv(r: &MirrorReport) -> String {
     let cols = csv_columns();
     let json = to_json(r);
     let mut out = String::new();
-    let header: Vec<String> = cols.iter().map(|(n, _)| csv_field(n)).collect();
+    let mut header: Vec<String> = cols.iter().map(|(n, _)| csv_field(n)).collect();
+    header.extend(PAUSE_COLUMNS.iter().map(|c| (*c).to_owned()));
     out.push_str(&header.join(","));
     out.push('\n');
     let groups = json["groups"].as_array().cloned().unwrap_or_default();
     for g in &groups {
-        let row: Vec<String> = cols
+        let mut row: Vec<String> = cols
             .iter()
             .map(|(_, pointer)| match pointer {
                 None => csv_field(r.by),
                 Some(p) => csv_field(&csv_value(g.pointer(p))),
             })
             .collect();
+        // Pauses belong to a shadow target: filled for groups keyed by one.
+        let paused = pauses::of(&r.pauses, g.pointer("/key/shadow_target"));
+        row.push(paused.map_or_else(String::new, |p| p.pauses.to_string()));
+        row.push(paused.map_or_else(String::new, |p| p.paused_ms.to_string()));
         out.push_str(&row.join(","));
         out.push('\n');
     }

@@ -49,6 +49,7 @@ pub fn layout(r: &MirrorReport) -> Vec<Block> {
     } else {
         out.push(rows_table(&r.mirror_states));
     }
+    pauses(&mut out, r);
 
     let heading = match r.by {
         "model" => "By primary model",
@@ -136,6 +137,58 @@ fn gate_row(g: &Gate) -> Vec<String> {
         result,
         g.detail.clone(),
     ]
+}
+
+/// The spend guard's pauses, when the window has any.
+fn pauses(out: &mut Vec<Block>, r: &MirrorReport) {
+    if r.pauses.is_empty() {
+        return;
+    }
+    out.push(Block::Heading(2, "Spend guard pauses".to_owned()));
+    let rows = r
+        .pauses
+        .iter()
+        .map(|p| {
+            vec![
+                p.shadow_target.clone(),
+                p.pauses.to_string(),
+                p.resumes.to_string(),
+                span(p.paused_ms as f64 / 86_400_000.0),
+                if p.paused_at_end { "yes" } else { "no" }.to_owned(),
+            ]
+        })
+        .collect();
+    out.push(Block::Table(
+        strings(&[
+            "shadow target",
+            "pauses",
+            "resumes",
+            "paused time",
+            "paused at end",
+        ]),
+        rows,
+    ));
+    let events = r
+        .pauses
+        .iter()
+        .flat_map(|p| {
+            p.events.iter().map(|e| {
+                vec![
+                    e.ts.clone(),
+                    p.shadow_target.clone(),
+                    e.event.clone(),
+                    e.reason.clone(),
+                    e.detail.as_deref().map_or_else(dash, one_line),
+                ]
+            })
+        })
+        .collect::<Vec<_>>();
+    if !events.is_empty() {
+        out.push(Block::Table(
+            strings(&["ts", "shadow target", "event", "reason", "detail"]),
+            events,
+        ));
+    }
 }
 
 /// The blocks of one group.

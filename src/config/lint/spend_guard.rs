@@ -289,7 +289,9 @@ traffic_mirror:
         let r = lint("  spend_guard: 5\n");
         assert_eq!(
             lines(&r),
-            ["c.yaml:12:16: error: traffic_mirror.spend_guard: expected a mapping, found an integer"]
+            [
+                "c.yaml:12:16: error: traffic_mirror.spend_guard: expected a mapping, found an integer"
+            ]
         );
     }
 
