@@ -14,14 +14,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use tokio_util::task::TaskTracker;
 
 use crate::config::SpendGuard as Limits;
 use crate::report::PriceTable;
-use crate::store::queries::{self, Query};
-use crate::store::{EventSink, PauseRow, StoreError};
+use crate::store::{EventSink, PauseRow};
 
 const DAY_MS: i64 = 86_400_000;
 /// The error window is counted in this many slices: memory stays constant at any traffic,
@@ -179,16 +177,6 @@ pub struct SpendGuard {
     prices: PriceTable,
     targets: HashMap<String, Target>,
     outlet: Option<Outlet>,
-}
-
-/// What a restart needs from the database: today's shadow tokens and each target's last
-/// pause or resume.
-#[derive(Debug, Default, Clone)]
-pub struct Seed {
-    /// (shadow target, model, input tokens, output tokens) summed over today's calls.
-    pub spend: Vec<(String, String, u64, u64)>,
-    /// (shadow target, event, reason, Unix ms) of each target's last `mirror_pauses` row.
-    pub last: Vec<(String, String, String, i64)>,
 }
 
 impl SpendGuard {
@@ -402,120 +390,6 @@ impl SpendGuard {
         events.push(transition(target, true, Reason::ErrorRate, now_ms, detail));
     }
 
-    /// Today's spend from the database and the pauses a previous run left open, so a
-    /// restart neither resets the budget nor leaves a pause dangling in the report.
-    pub fn restore(&self, seed: &Seed) {
-        let events = self.restore_at(seed, now_ms());
-        self.emit(events);
-    }
-
-    /// [`SpendGuard::restore`] at `now_ms`, returning the transitions.
-    pub fn restore_at(&self, seed: &Seed, now_ms: i64) -> Vec<Transition> {
-        let mut events = Vec::new();
-        let today = now_ms.div_euclid(DAY_MS);
-        for (id, t) in &self.targets {
-            let mut st = t.lock();
-            st.day = today;
-            st.usd = 0.0;
-            st.tokens = 0;
-            for (_, model, input, output) in seed.spend.iter().filter(|s| &s.0 == id) {
-                st.usd += self.usd(model, *input, *output);
-                st.tokens = st.tokens.saturating_add(input.saturating_add(*output));
-            }
-            let last = seed
-                .last
-                .iter()
-                .find(|l| &l.0 == id && l.1 == "pause")
-                .map(|l| (Reason::parse(&l.2), l.3));
-            if let Some((reason, since)) = last {
-                self.reopen(id, &mut st, reason, since, now_ms, &mut events);
-            }
-            if st.pause.is_none() && self.limits.is_some() {
-                self.check_spend(id, &mut st, now_ms, &mut events);
-            }
-            t.publish(&st);
-        }
-        events
-    }
-
-    /// A pause left open by the previous run: carried on when its limit still holds,
-    /// else closed with the resume it would have had.
-    fn reopen(
-        &self,
-        id: &str,
-        st: &mut State,
-        reason: Option<Reason>,
-        since: i64,
-        now_ms: i64,
-        events: &mut Vec<Transition>,
-    ) {
-        let today = now_ms.div_euclid(DAY_MS);
-        let l = self.limits.as_ref();
-        let over = |r: Reason| match r {
-            Reason::SpendUsd => l
-                .and_then(|l| l.max_usd_per_day)
-                .is_some_and(|c| st.usd >= c),
-            Reason::SpendTokens => l
-                .and_then(|l| l.max_tokens_per_day)
-                .is_some_and(|c| st.tokens >= c),
-            _ => false,
-        };
-        let error_until = l
-            .filter(|l| l.max_error_rate.is_some())
-            .map(|l| since.saturating_add(i64::try_from(l.pause_for_ms).unwrap_or(i64::MAX)));
-        let carried = match reason {
-            Some(r @ (Reason::SpendUsd | Reason::SpendTokens))
-                if since.div_euclid(DAY_MS) == today && over(r) =>
-            {
-                Some((r, (today + 1) * DAY_MS))
-            }
-            Some(Reason::ErrorRate) => error_until
-                .filter(|u| *u > now_ms)
-                .map(|u| (Reason::ErrorRate, u)),
-            _ => None,
-        };
-        if let Some((reason, until_ms)) = carried {
-            st.pause = Some(Pause {
-                reason,
-                since_ms: since,
-                until_ms,
-            });
-            tracing::info!(
-                shadow = id,
-                reason = reason.as_str(),
-                "spend guard: shadow `{id}` is still paused ({}) until {}",
-                reason.as_str(),
-                stamp(until_ms)
-            );
-            return;
-        }
-        let (reason, at, detail) = match (reason, error_until) {
-            (Some(Reason::SpendUsd | Reason::SpendTokens), _)
-                if since.div_euclid(DAY_MS) < today =>
-            {
-                let midnight = (since.div_euclid(DAY_MS) + 1) * DAY_MS;
-                let detail = format!(
-                    "a new UTC day ({}) began: the daily caps count from 0 again",
-                    date(midnight)
-                );
-                (Reason::NewDay, midnight, detail)
-            }
-            (Some(Reason::ErrorRate), Some(until)) => (
-                Reason::ErrorRate,
-                until,
-                "pause_for was over while the gateway was stopped: calls go through again"
-                    .to_owned(),
-            ),
-            _ => (
-                Reason::Config,
-                now_ms,
-                "the gateway restarted and the limit behind the last pause no longer holds"
-                    .to_owned(),
-            ),
-        };
-        events.push(transition(id, false, reason, at, detail));
-    }
-
     /// USD of a call; an unpriced model costs 0 (lint refuses a USD cap on one).
     fn usd(&self, model: &str, input: u64, output: u64) -> f64 {
         self.prices.lookup(model).map_or(0.0, |r| {
@@ -586,44 +460,6 @@ impl SpendGuard {
     }
 }
 
-/// Reads today's shadow tokens and each target's last pause or resume (blocking SQLite
-/// work: run it off the async workers, before the gateway serves).
-pub fn load_seed(conn: &Connection, now_ms: i64) -> Result<Seed, StoreError> {
-    let day_start = now_ms.div_euclid(DAY_MS) * DAY_MS;
-    let err = |q: Query| {
-        move |source| StoreError::Query {
-            query: q.name,
-            source,
-        }
-    };
-    let q = queries::GUARD_SPEND_TODAY;
-    let mut st = conn.prepare(q.sql).map_err(err(q))?;
-    let spend = st
-        .query_map(
-            rusqlite::named_params! {
-                ":day_start_ms": day_start,
-                ":day_start": stamp_ms(day_start),
-            },
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<u64>>(2)?.unwrap_or(0),
-                    r.get::<_, Option<u64>>(3)?.unwrap_or(0),
-                ))
-            },
-        )
-        .and_then(Iterator::collect)
-        .map_err(err(q))?;
-    let q = queries::GUARD_LAST_EVENTS;
-    let mut st = conn.prepare(q.sql).map_err(err(q))?;
-    let last = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .and_then(Iterator::collect)
-        .map_err(err(q))?;
-    Ok(Seed { spend, last })
-}
-
 fn transition(target: &str, pause: bool, reason: Reason, at_ms: i64, detail: String) -> Transition {
     Transition {
         shadow_target: target.to_owned(),
@@ -670,6 +506,10 @@ fn usd(x: f64) -> String {
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
+
+#[path = "guard_restart.rs"]
+mod restart;
+pub use restart::{Seed, load_seed};
 
 #[cfg(test)]
 #[path = "guard_tests.rs"]

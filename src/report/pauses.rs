@@ -62,3 +62,66 @@ pub fn of<'a>(all: &'a [ShadowPauses], target: Option<&Value>) -> Option<&'a Sha
     let target = target?.as_str()?;
     all.iter().find(|p| p.shadow_target == target)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves paused time is clipped to the window (a pause begun before it counts from
+    // its start, one still open counts to its end) and only the window's events are listed.
+    #[test]
+    fn paused_time_is_clipped_to_the_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("p.db")).unwrap();
+        conn.execute_batch(
+            "INSERT INTO mirror_pauses (ts, ts_unix_ms, shadow_target, event, reason, detail) VALUES
+               ('a', 1000, 's', 'pause', 'spend_usd', 'd1'),
+               ('b', 5000, 's', 'resume', 'new_day', NULL),
+               ('c', 8000, 's', 'pause', 'error_rate', 'd3'),
+               ('x', 3000, 'other', 'pause', 'spend_tokens', NULL),
+               ('y', 4000, 'other', 'resume', 'config', NULL);",
+        )
+        .unwrap();
+        let params = Params {
+            since_ms: 2000,
+            until_ms: 9000,
+            by: "all",
+            pricing: "{}".into(),
+            limit: 5,
+        };
+        let got = collect(&conn, &params).unwrap();
+        let event = |ts: &str, event: &str, reason: &str, detail: Option<&str>| PauseEvent {
+            ts: ts.into(),
+            event: event.into(),
+            reason: reason.into(),
+            detail: detail.map(Into::into),
+        };
+        assert_eq!(
+            got,
+            [
+                ShadowPauses {
+                    shadow_target: "other".into(),
+                    pauses: 1,
+                    resumes: 1,
+                    paused_ms: 1000,
+                    paused_at_end: false,
+                    events: vec![
+                        event("x", "pause", "spend_tokens", None),
+                        event("y", "resume", "config", None),
+                    ],
+                },
+                ShadowPauses {
+                    shadow_target: "s".into(),
+                    pauses: 1,
+                    resumes: 1,
+                    paused_ms: 3000 + 1000,
+                    paused_at_end: true,
+                    events: vec![
+                        event("b", "resume", "new_day", None),
+                        event("c", "pause", "error_rate", Some("d3")),
+                    ],
+                },
+            ]
+        );
+    }
+}
