@@ -268,7 +268,8 @@ async fn proxy(
             filter: &state.filter,
             guard: &state.guard,
         };
-        // The spend guard paused this shadow: answer without it (a flag read, no lock).
+        // The spend guard costs one flag read here (no lock); a paused shadow is skipped
+        // and the request recorded `paused`.
         let admitted = state.guard.admit(&shadow.id);
         match admitted.then(|| mirror::launch(m, shadow, state.noise.as_ref(), &mirrored, &bg)) {
             None => row.mirror_state = "paused".into(),
