@@ -248,12 +248,34 @@ fn describe(config: &Config) -> String {
             } else {
                 format!("comparing {}", metrics.join(", "))
             };
+            // The tutorial's single shadow reads as before; further shadows and sticky
+            // sampling add clauses only when configured.
+            let spec = |s: &crate::config::ShadowSpec| {
+                format!(
+                    "sample_rate={}, {} model mapping(s)",
+                    percent(s.sample_rate),
+                    s.model_mapping.len()
+                )
+            };
+            let mut shadows = m.shadows.iter();
+            let first = shadows
+                .next()
+                .map_or_else(String::new, |s| format!("shadow={}, {}", s.target, spec(s)));
+            let more: Vec<String> = shadows
+                .map(|s| format!("{} ({})", s.target, spec(s)))
+                .collect();
+            let more = if more.is_empty() {
+                String::new()
+            } else {
+                format!(", also shadows {}", more.join(", "))
+            };
+            let sticky = m
+                .sample_by
+                .as_ref()
+                .map_or_else(String::new, |b| format!(", sampled by {}", b.describe()));
             clauses.push(format!(
-                "traffic mirror enabled: primary={}, shadow={}, sample_rate={}, {} model mapping(s), {mode}, {comparing}",
+                "traffic mirror enabled: primary={}, {first}{more}{sticky}, {mode}, {comparing}",
                 m.primary,
-                m.shadow,
-                percent(m.sample_rate),
-                m.model_mapping.len(),
             ));
         }
         None => clauses.push(format!(

@@ -9,6 +9,7 @@ mod mirror;
 mod policies;
 mod pricing;
 mod spend_guard;
+mod shadows;
 mod targets;
 #[cfg(test)]
 mod tests;

@@ -212,15 +212,15 @@ impl CompareMetric {
 pub struct Mirror {
     /// `primary`: target whose answer callers get.
     pub primary: String,
-    /// `shadow`: target that receives the mirrored copy.
-    pub shadow: String,
-    /// `model_mapping`: primary model → shadow model, in file order. A request whose model
-    /// is not a key is not mirrored (recorded as `no_model_mapping`).
-    pub model_mapping: Vec<(String, String)>,
-    /// `sample_rate`: fraction in [0, 1] of eligible requests mirrored. Default 1.0.
-    pub sample_rate: f64,
+    /// The shadow targets, in file order: `shadow` (with the top-level `model_mapping` and
+    /// `sample_rate`) first when given, then each `shadows:` entry. Never empty; no target
+    /// appears twice and none is the primary.
+    pub shadows: Vec<ShadowSpec>,
+    /// `sample_by`: where the key of the sticky draw comes from; `None` draws at random
+    /// per request (the default).
+    pub sample_by: Option<SampleBy>,
     /// `async`: true answers the caller as soon as the primary answers; false waits for the
-    /// shadow too (bounded by `timeout_ms`). Default true.
+    /// shadows too (bounded by `timeout_ms`). Default true.
     pub asynchronous: bool,
     /// `log_shadow_response`: store both answers' text in the database. Default false.
     pub log_shadow_response: bool,
@@ -228,8 +228,8 @@ pub struct Mirror {
     pub compare_metrics: Vec<CompareMetric>,
     /// `timeout_ms`: limit on one shadow call (and on the wait when `async: false`). Default 60000.
     pub timeout_ms: u64,
-    /// `max_in_flight`: shadows running at once; past it a request is not mirrored and its
-    /// event records `dropped`. Default 256.
+    /// `max_in_flight`: shadow calls running at once; past it a shadow is not called, and a
+    /// request none of whose sampled shadows got a slot records `dropped`. Default 256.
     pub max_in_flight: usize,
     /// `noise_floor_rate`: fraction in [0, 1] of mirrored requests for which the primary
     /// is asked a second time (off the request path), so the report can show how much
@@ -273,13 +273,47 @@ impl Default for SpendGuard {
     }
 }
 
-impl Mirror {
-    /// The shadow model for a primary model, if mapped.
+/// One shadow target of the mirror: `traffic_mirror.shadow` or a `shadows:` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShadowSpec {
+    /// `target` (or `shadow`): the target id that receives the mirrored copy.
+    pub target: String,
+    /// `model_mapping`: primary model → this shadow's model, in file order (an entry
+    /// without one uses the top-level mapping). A request whose model is not a key is not
+    /// mirrored to this shadow.
+    pub model_mapping: Vec<(String, String)>,
+    /// `sample_rate`: fraction in [0, 1] of mapped requests mirrored to this shadow: those
+    /// whose draw is below it (an entry without one uses the top-level rate, default 1.0).
+    pub sample_rate: f64,
+}
+
+impl ShadowSpec {
+    /// This shadow's model for a primary model, if mapped.
     pub fn shadow_model_for(&self, primary_model: &str) -> Option<&str> {
         self.model_mapping
             .iter()
             .find(|(p, _)| p == primary_model)
             .map(|(_, s)| s.as_str())
+    }
+}
+
+/// `sample_by`: the request part whose value keys the sticky sampling draw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SampleBy {
+    /// `header:NAME`: a request header, matched case-insensitively (stored lowercase).
+    Header(String),
+    /// `field:NAME` or `field:a.b`: a field of the JSON body, top level or a dotted path
+    /// into nested objects (e.g. `user`, `metadata.user_id`).
+    Field(Vec<String>),
+}
+
+impl SampleBy {
+    /// The `sample_by` spelling, for logs and the lint summary.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Header(h) => format!("header:{h}"),
+            Self::Field(path) => format!("field:{}", path.join(".")),
+        }
     }
 }
 

@@ -6,12 +6,12 @@
 //! scan for flagging and the database write all run as tracked background tasks.
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -20,6 +20,7 @@ use super::live::Live;
 use super::state::AppState;
 use super::stream::{Relay, stream_flags};
 use crate::mirror::{self, Background, Decision, Mirrored, Mirroring, PrimaryOutcome};
+use crate::providers::Provider;
 use crate::policy::PolicyFinding;
 use crate::providers::{UpstreamError, prompt_text};
 use crate::store::{RequestRow, now_stamp};
@@ -27,6 +28,7 @@ use crate::store::{RequestRow, now_stamp};
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
     State(live): State<Live>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     // The request keeps this state to the end, whatever a config reload does meanwhile.
@@ -39,7 +41,15 @@ pub async fn chat_completions(
         _in_flight: state.tracker.token(),
     };
     let mut scan = Scan::default();
-    let result = proxy(&state, body, pending.row_mut(), &mut scan, started).await;
+    let result = proxy(
+        &state,
+        &headers,
+        body,
+        pending.row_mut(),
+        &mut scan,
+        started,
+    )
+    .await;
     let mut row = pending.take();
     match result {
         // The relay owns the row now and records it when the stream ends.
@@ -169,6 +179,7 @@ pub(super) struct Scan {
 /// error for the caller.
 async fn proxy(
     state: &AppState,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     row: &mut RequestRow,
     scan: &mut Scan,
@@ -243,58 +254,9 @@ async fn proxy(
         .prepare(&req, &model)
         .map_err(|e| ApiError::from_upstream(&state.primary.id, &e))?;
 
-    let decision = mirror::decide(state.config.mirror.as_ref(), &model, fastrand::f64());
-    row.mirror_state = decision.state().to_string();
-    let mut mirroring = Mirroring::default();
-    if let (Decision::Mirror { shadow_model }, Some(m), Some(shadow)) = (
-        &decision,
-        state.config.mirror.as_ref(),
-        state.shadow.as_ref(),
-    ) {
-        let mirrored = Mirrored {
-            id: &row.id,
-            body: &req,
-            primary_model: &model,
-            shadow_model,
-            stream: is_stream,
-            has_tools: row.has_tools,
-            json_mode: row.json_mode,
-        };
-        let bg = Background {
-            tracker: &state.tracker,
-            slots: &state.mirror_slots,
-            sink: &state.sink,
-            cancel: &state.cancel,
-            filter: &state.filter,
-            guard: &state.guard,
-        };
-        // The spend guard costs one flag read here (no lock); a paused shadow is skipped
-        // and the request recorded `paused`.
-        let admitted = state.guard.admit(&shadow.id);
-        match admitted.then(|| mirror::launch(m, shadow, state.noise.as_ref(), &mirrored, &bg)) {
-            None => row.mirror_state = "paused".into(),
-            Some(Some(started)) => {
-                mirroring = started;
-                row.shadow_target = Some(shadow.id.clone());
-                row.shadow_model = Some(shadow_model.clone());
-            }
-            Some(None) => {
-                // Every slot is taken: skip the shadow rather than queue it, so a slow
-                // shadow can never build up work or memory behind the caller.
-                row.mirror_state = "dropped".into();
-                state.mirror_dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-    let wait_for_shadow = match (&state.config.mirror, mirroring.shadow.take()) {
-        // `async: false`: hold the answer until the shadow is recorded, bounded by the
-        // shadow timeout plus a margin for the comparison.
-        (Some(m), Some(h)) if !m.asynchronous => Some((
-            h,
-            Duration::from_millis(m.timeout_ms) + Duration::from_secs(1),
-        )),
-        _ => None,
-    };
+    let mut mirroring = start_mirroring(state, headers, &req, &model, is_stream, row);
+    // `async: false`: hold the answer until the shadows are recorded (bounded).
+    let wait_for_shadow = mirroring.take_wait(state.config.mirror.as_ref());
 
     let upstream_started = Instant::now();
     if is_stream {
@@ -353,8 +315,8 @@ async fn proxy(
         Err(_) => PrimaryOutcome::failed(upstream_ms),
     };
     mirroring.resolve(&outcome);
-    if let Some((handle, bound)) = wait_for_shadow {
-        let _ = tokio::time::timeout(bound, handle).await;
+    if let Some(wait) = wait_for_shadow {
+        wait.wait().await;
     }
 
     let completion = result.map_err(|e| ApiError::from_upstream(&state.primary.id, &e))?;
@@ -371,6 +333,79 @@ async fn proxy(
         scan.response_text = Some(completion.text);
     }
     Ok(Proxied::Answer(completion.body))
+}
+
+/// The mirroring decision for one request, all in one place: the sampling draw, which
+/// shadows map the model and fall under their rate, launching those that get a
+/// `max_in_flight` slot, and recording the outcome in `row` (`mirror_state`, the first
+/// shadow called in `shadow_target`/`shadow_model`, the others in `extra_shadows`).
+fn start_mirroring(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: &Map<String, Value>,
+    model: &str,
+    stream: bool,
+    row: &mut RequestRow,
+) -> Mirroring {
+    let m = state.config.mirror.as_ref();
+    let draw = mirror::draw(m.and_then(|m| m.sample_by.as_ref()), headers, req);
+    let decision = mirror::decide(m, model, draw);
+    row.mirror_state = decision.state().to_string();
+    let (Decision::Mirror { shadows }, Some(m)) = (decision, m) else {
+        return Mirroring::default();
+    };
+    let mut paused = 0;
+    let chosen: Vec<(&std::sync::Arc<Provider>, &str)> = shadows
+        .iter()
+        .filter_map(|s| {
+            let provider = state.shadows.get(s.index)?;
+            // The spend guard costs one flag read here (no lock); a paused shadow is
+            // skipped, and a request whose every sampled shadow is paused is `paused`.
+            if !state.guard.admit(&provider.id) {
+                paused += 1;
+                return None;
+            }
+            Some((provider, s.shadow_model.as_str()))
+        })
+        .collect();
+    if chosen.is_empty() && paused > 0 {
+        row.mirror_state = "paused".into();
+        return Mirroring::default();
+    }
+    let mirrored = Mirrored {
+        id: &row.id,
+        body: req,
+        primary_model: model,
+        stream,
+        has_tools: row.has_tools,
+        json_mode: row.json_mode,
+    };
+    let bg = Background {
+        tracker: &state.tracker,
+        slots: &state.mirror_slots,
+        sink: &state.sink,
+        cancel: &state.cancel,
+        filter: &state.filter,
+        guard: &state.guard,
+    };
+    let launched = mirror::launch(m, &chosen, state.noise.as_ref(), &mirrored, &bg);
+    if launched.dropped > 0 {
+        // Counted per shadow call skipped, so a request that reached only some of its
+        // shadows still shows up in /healthz.
+        state
+            .mirror_dropped
+            .fetch_add(launched.dropped as u64, Ordering::Relaxed);
+    }
+    let mut called = launched.shadows.into_iter();
+    match called.next() {
+        Some((target, shadow_model)) => {
+            row.shadow_target = Some(target);
+            row.shadow_model = Some(shadow_model);
+            row.extra_shadows = called.collect();
+        }
+        None => row.mirror_state = "dropped".into(),
+    }
+    launched.mirroring
 }
 
 /// Parses and checks a Chat Completions request body.

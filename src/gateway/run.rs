@@ -14,7 +14,7 @@ use tracing::{info, warn};
 
 use super::reload::{self, ReloadSource};
 use super::{AppState, Live, StateError, serve};
-use crate::config::{Config, percent};
+use crate::config::{Config, ShadowSpec, percent};
 use crate::mirror::guard;
 use crate::policy::audit::{self, AuditSettings};
 use crate::store::{self, StoreError};
@@ -155,19 +155,42 @@ fn log_startup(config: &Config, db: &Path) {
 pub(super) fn log_mirror(config: &Config) {
     match &config.mirror {
         Some(m) => {
-            info!(
-                target: "kt::gateway",
-                "Traffic mirror: primary={}, shadow={}, sample_rate={}",
-                m.primary,
-                m.shadow,
-                percent(m.sample_rate)
-            );
-            let pairs: Vec<String> = m
-                .model_mapping
-                .iter()
-                .map(|(p, s)| format!("{p}→{s}"))
-                .collect();
-            info!(target: "kt::gateway", "Model mapping: {}", pairs.join(", "));
+            let mapping = |spec: &ShadowSpec| {
+                let pairs: Vec<String> = spec
+                    .model_mapping
+                    .iter()
+                    .map(|(p, s)| format!("{p}→{s}"))
+                    .collect();
+                pairs.join(", ")
+            };
+            // The tutorial's two lines for the first shadow, then one line per further shadow.
+            let mut shadows = m.shadows.iter();
+            if let Some(first) = shadows.next() {
+                info!(
+                    target: "kt::gateway",
+                    "Traffic mirror: primary={}, shadow={}, sample_rate={}",
+                    m.primary,
+                    first.target,
+                    percent(first.sample_rate)
+                );
+                info!(target: "kt::gateway", "Model mapping: {}", mapping(first));
+            }
+            for spec in shadows {
+                info!(
+                    target: "kt::gateway",
+                    "Traffic mirror: also shadow={}, sample_rate={}, model mapping: {}",
+                    spec.target,
+                    percent(spec.sample_rate),
+                    mapping(spec)
+                );
+            }
+            if let Some(by) = &m.sample_by {
+                info!(
+                    target: "kt::gateway",
+                    "Sticky sampling by {} (requests without it are drawn at random)",
+                    by.describe()
+                );
+            }
         }
         None => {
             info!(target: "kt::gateway", "Traffic mirror: off; requests go to {}", config.primary)

@@ -31,8 +31,10 @@ pub struct Inner {
     pub config: Config,
     /// The target that answers callers.
     pub primary: Arc<Provider>,
-    /// The shadow target, on its own HTTP client, when mirroring is on.
-    pub shadow: Option<Arc<Provider>>,
+    /// The shadow targets, in `Mirror::shadows` order (empty when mirroring is off), each
+    /// on a background HTTP client of its own: never the primary's pool, and a hanging
+    /// shadow cannot hold another shadow's connections.
+    pub shadows: Vec<Arc<Provider>>,
     /// The primary target again, on the background client, for noise-floor calls.
     pub noise: Option<Arc<Provider>>,
     pub filter: Arc<ContentFilter>,
@@ -108,6 +110,8 @@ pub enum StateError {
     Http(#[from] reqwest::Error),
     #[error("the primary target `{0}` is not configured")]
     MissingPrimary(String),
+    #[error("the shadow target `{0}` is not configured")]
+    MissingShadow(String),
     #[error("gateway.api_keys names {0}, but none of them is set: no caller could authenticate")]
     NoCallerKey(String),
 }
@@ -161,7 +165,7 @@ impl AppState {
         (
             self.config.mirror.as_ref().and_then(|m| m.spend_guard.clone()),
             self.config.pricing.clone(),
-            self.shadow.iter().map(|s| s.id.clone()).collect(),
+            self.shadows.iter().map(|s| s.id.clone()).collect(),
         )
     }
 
@@ -191,18 +195,22 @@ impl AppState {
             primary_target,
             http_client(primary_target.connect_timeout_ms)?,
         ));
-        let (mut shadow, mut noise) = (None, None);
-        if let Some(m) = &config.mirror
-            && let Some(t) = config.target(&m.shadow)
-        {
-            // Background calls share a client of their own, never the primary's pool.
-            let background_http = http_client(t.connect_timeout_ms)?;
-            shadow = Some(Arc::new(
-                Provider::new(t, background_http.clone()).for_background(),
-            ));
-            if m.noise_floor_rate > 0.0 {
-                noise = Some(Arc::new(
-                    Provider::new(primary_target, background_http).for_background(),
+        let (mut shadows, mut noise) = (Vec::new(), None);
+        if let Some(m) = &config.mirror {
+            for spec in &m.shadows {
+                // Lint guarantees every shadow names a configured target.
+                let Some(t) = config.target(&spec.target) else {
+                    return Err(StateError::MissingShadow(spec.target.clone()));
+                };
+                let background_http = http_client(t.connect_timeout_ms)?;
+                if noise.is_none() && m.noise_floor_rate > 0.0 {
+                    // The noise floor shares the first shadow's client, as it always has.
+                    noise = Some(Arc::new(
+                        Provider::new(primary_target, background_http.clone()).for_background(),
+                    ));
+                }
+                shadows.push(Arc::new(
+                    Provider::new(t, background_http).for_background(),
                 ));
             }
         }
@@ -212,7 +220,7 @@ impl AppState {
             _ => Arc::new(Semaphore::new(slots)),
         };
         let limits = config.mirror.as_ref().and_then(|m| m.spend_guard.clone());
-        let shadow_ids: Vec<String> = shadow.iter().map(|s| s.id.clone()).collect();
+        let shadow_ids: Vec<String> = shadows.iter().map(|s| s.id.clone()).collect();
         // A reload that leaves the guard's inputs alone keeps the guard itself: today's
         // spend, the error window and any pause carry on. Otherwise the reloader seeds
         // the new guard from the database (`reload::apply`).
@@ -229,7 +237,7 @@ impl AppState {
             filter: Arc::new(ContentFilter::from_config(&config)),
             config,
             primary,
-            shadow,
+            shadows,
             noise,
             sink: shared.sink,
             tracker: shared.tracker,

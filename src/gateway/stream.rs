@@ -4,19 +4,18 @@
 //! upstream request, so no unread tokens are paid for.
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
-use tokio::task::JoinHandle;
 
 use super::errors::ApiError;
 use super::handlers::{Scan, record};
 use super::state::AppState;
-use crate::mirror::{Mirroring, PrimaryOutcome};
+use crate::mirror::{Mirroring, PrimaryOutcome, ShadowWait};
 use crate::providers::{ChunkStream, StreamSummary, UpstreamError, is_usage_chunk};
 use crate::store::RequestRow;
 
@@ -33,8 +32,8 @@ pub struct Relay {
     pub upstream_started: Instant,
     /// The shadow and noise-floor tasks waiting for the primary's outcome.
     pub mirroring: Mirroring,
-    /// `async: false`: the shadow to wait for (bounded) before `data: [DONE]`.
-    pub wait_for_shadow: Option<(JoinHandle<()>, Duration)>,
+    /// `async: false`: the shadows to wait for (bounded) before `data: [DONE]`.
+    pub wait_for_shadow: Option<ShadowWait>,
 }
 
 /// Records the event exactly once: when the stream ends, or on drop (caller gone).
@@ -198,7 +197,7 @@ impl Relay {
                             ));
                         }
                         None => {
-                            if let Some((handle, bound)) = wait.take() {
+                            if let Some(shadows) = wait.take() {
                                 // Release the primary's outcome first: the shadow waits for it.
                                 let summary = guard.summary.clone();
                                 guard.mirroring.resolve(&PrimaryOutcome {
@@ -209,7 +208,7 @@ impl Relay {
                                     tool_calls: summary.tool_calls(),
                                     text: summary.text,
                                 });
-                                let _ = tokio::time::timeout(bound, handle).await;
+                                shadows.wait().await;
                             }
                             guard.finish(Ok(()));
                             return Some((

@@ -1,10 +1,11 @@
-//! Starting the background work for one mirrored request: the shadow call and, for a
-//! `noise_floor_rate` share, a second primary call. Both get their own copy of the
-//! request and wait for the primary's outcome through a [`Mirroring`] handle.
+//! Starting the background work for one mirrored request: a call to each sampled shadow
+//! and, for a `noise_floor_rate` share, a second primary call. Each gets its own copy of
+//! the request and waits for the primary's outcome through a [`Mirroring`] handle.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
@@ -36,7 +37,6 @@ pub struct Mirrored<'a> {
     pub id: &'a str,
     pub body: &'a Map<String, Value>,
     pub primary_model: &'a str,
-    pub shadow_model: &'a str,
     pub stream: bool,
     pub has_tools: bool,
     pub json_mode: bool,
@@ -46,8 +46,8 @@ pub struct Mirrored<'a> {
 #[derive(Default)]
 pub struct Mirroring {
     watchers: Vec<oneshot::Sender<PrimaryOutcome>>,
-    /// The shadow task, for `async: false` to wait on.
-    pub shadow: Option<JoinHandle<()>>,
+    /// The shadow tasks, for `async: false` to wait on.
+    pub shadows: Vec<JoinHandle<()>>,
 }
 
 impl Mirroring {
@@ -63,22 +63,58 @@ impl Mirroring {
             let _ = tx.send(outcome.clone());
         }
     }
+
+    /// For `async: false`: the shadow tasks to wait for before answering, bounded by the
+    /// shadow timeout plus a margin for the comparison. `None` when async or not mirrored.
+    pub fn take_wait(&mut self, m: Option<&Mirror>) -> Option<ShadowWait> {
+        match m {
+            Some(m) if !m.asynchronous && !self.shadows.is_empty() => Some(ShadowWait {
+                handles: std::mem::take(&mut self.shadows),
+                bound: Duration::from_millis(m.timeout_ms) + Duration::from_secs(1),
+            }),
+            _ => None,
+        }
+    }
 }
 
-/// Starts the shadow call (and maybe a noise-floor call). `None` when every
-/// `max_in_flight` slot is taken: the request is then not mirrored (`dropped`).
+/// `async: false`: the shadows of one request, waited for together.
+pub struct ShadowWait {
+    handles: Vec<JoinHandle<()>>,
+    bound: Duration,
+}
+
+impl ShadowWait {
+    /// Waits until every shadow is recorded or the bound is over (the shadows run in
+    /// parallel, so one bound covers them all).
+    pub async fn wait(self) {
+        let _ = tokio::time::timeout(self.bound, join_all(self.handles)).await;
+    }
+}
+
+/// What [`launch`] started.
+#[derive(Default)]
+pub struct Launched {
+    pub mirroring: Mirroring,
+    /// The shadows called, `(target, model)` in config order.
+    pub shadows: Vec<(String, String)>,
+    /// Sampled shadows not called because every `max_in_flight` slot was taken.
+    pub dropped: usize,
+}
+
+/// Starts a call to each of `shadows` (provider and model) that gets a `max_in_flight`
+/// slot, and maybe a noise-floor call. A shadow finding no slot is skipped, never queued,
+/// so a slow shadow can never build up work or memory behind callers.
 pub fn launch(
     m: &Mirror,
-    shadow: &Arc<Provider>,
+    shadows: &[(&Arc<Provider>, &str)],
     noise: Option<&Arc<Provider>>,
     req: &Mirrored<'_>,
     bg: &Background<'_>,
-) -> Option<Mirroring> {
-    let permit = bg.slots.clone().try_acquire_owned().ok()?;
-    let mut mirroring = Mirroring::default();
+) -> Launched {
+    let mut launched = Launched::default();
     let mut start = |kind: ShadowKind, provider: &Arc<Provider>, model: &str, permit| {
         let (tx, rx) = oneshot::channel();
-        mirroring.watchers.push(tx);
+        launched.mirroring.watchers.push(tx);
         let job = ShadowJob {
             kind,
             request_id: req.id.to_string(),
@@ -101,15 +137,30 @@ pub fn launch(
         };
         bg.tracker.spawn(run_shadow(job))
     };
-    mirroring.shadow = Some(start(ShadowKind::Shadow, shadow, req.shadow_model, permit));
+    let mut called = Vec::with_capacity(shadows.len());
+    let mut dropped = 0;
+    let mut handles = Vec::with_capacity(shadows.len());
+    for (provider, model) in shadows {
+        match bg.slots.clone().try_acquire_owned() {
+            Ok(permit) => {
+                handles.push(start(ShadowKind::Shadow, provider, model, permit));
+                called.push((provider.id.clone(), (*model).to_string()));
+            }
+            Err(_) => dropped += 1,
+        }
+    }
     // The noise floor is extra evidence, never worth crowding out a shadow: it only runs
-    // when a second slot is free.
-    if let Some(noise) = noise
+    // for a mirrored request, with its own draw, when one more slot is free.
+    if !called.is_empty()
+        && let Some(noise) = noise
         && m.noise_floor_rate > 0.0
         && fastrand::f64() < m.noise_floor_rate
         && let Ok(permit) = bg.slots.clone().try_acquire_owned()
     {
         start(ShadowKind::NoiseFloor, noise, req.primary_model, permit);
     }
-    Some(mirroring)
+    launched.mirroring.shadows = handles;
+    launched.shadows = called;
+    launched.dropped = dropped;
+    launched
 }

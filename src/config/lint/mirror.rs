@@ -1,12 +1,14 @@
 //! Rules for `traffic_mirror:`: which targets answer and shadow, which models map to
-//! which, how much traffic is mirrored and what is compared.
+//! which, how much traffic is mirrored and what is compared. The `shadows:` list and
+//! `sample_by` have their rules in `shadows.rs`.
 
+use super::shadows::{self, Shadow};
 use super::targets::TargetIds;
 use super::{Ctx, Fields, index, join, suggest};
 use crate::config::node::{Node, SNode};
-use crate::config::{CompareMetric, Mirror};
+use crate::config::{CompareMetric, Mirror, ShadowSpec};
 
-const MIRROR_KEYS: [&str; 12] = [
+const MIRROR_KEYS: [&str; 14] = [
     "enabled",
     "primary",
     "shadow",
@@ -19,6 +21,8 @@ const MIRROR_KEYS: [&str; 12] = [
     "max_in_flight",
     "noise_floor_rate",
     "spend_guard",
+    "shadows",
+    "sample_by",
 ];
 
 /// Checks the block; `None` when it is disabled or invalid (an error was then reported).
@@ -29,9 +33,18 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
     // An invalid `enabled` was reported; check the rest as if on to find more problems.
     let on = enabled.unwrap_or(true);
 
+    // `shadow` may be left out when `shadows:` lists the shadow targets.
+    let has_list = f
+        .get("shadows")
+        .is_some_and(|n| matches!(&n.value, Node::Seq(items) if !items.is_empty()));
     let primary = target_ref(cx, &f, "primary", on, ids);
-    let shadow = target_ref(cx, &f, "shadow", on, ids);
-    if let (Some(p), Some(s), Some(node)) = (primary, shadow, f.get("shadow"))
+    let shadow_node = f.get("shadow");
+    let shadow = if shadow_node.is_some() || (on && !has_list) {
+        target_ref(cx, &f, "shadow", on, ids).map(Some)
+    } else {
+        Some(None)
+    };
+    if let (Some(p), Some(Some(s)), Some(node)) = (primary, shadow, shadow_node)
         && p == s
     {
         cx.error(
@@ -42,6 +55,13 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
     }
 
     let model_mapping = check_mapping(cx, &f, on);
+    if let (true, Some(None), Some(_)) = (on, &model_mapping, shadow_node) {
+        cx.warn(
+            &f.child("model_mapping"),
+            f.at,
+            "no `model_mapping`: nothing will be mirrored; map each primary model to a shadow model",
+        );
+    }
     let sample_rate = cx.fraction_or(&f.child("sample_rate"), f.get("sample_rate"), 1.0);
     if let (true, Some(0.0), Some(node)) = (on, sample_rate, f.get("sample_rate")) {
         cx.warn(
@@ -50,6 +70,34 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
             "sample_rate is 0: nothing will be mirrored",
         );
     }
+    let first = match (shadow, shadow_node) {
+        (Some(Some(id)), Some(node)) => Some(Some(Shadow {
+            id,
+            at: &node.referenced,
+        })),
+        (Some(_), _) => Some(None),
+        (None, _) => None,
+    };
+    let list = match f.get("shadows") {
+        Some(n) => shadows::check_list(
+            cx,
+            &f.child("shadows"),
+            n,
+            &shadows::Inherited {
+                on,
+                ids,
+                primary,
+                first: first.as_ref().and_then(Option::as_ref),
+                mapping: model_mapping.clone().flatten(),
+                sample_rate,
+            },
+        ),
+        None => Some(Vec::new()),
+    };
+    let sample_by = match f.get("sample_by") {
+        Some(n) => shadows::check_sample_by(cx, &f.child("sample_by"), n).map(Some),
+        None => Some(None),
+    };
     let asynchronous = cx.bool_or(&f.child("async"), f.get("async"), true);
     let log_shadow_response = cx.bool_or(
         &f.child("log_shadow_response"),
@@ -79,11 +127,23 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
     if !enabled? {
         return None;
     }
+    let mut all = Vec::new();
+    if let Some(id) = shadow? {
+        all.push(ShadowSpec {
+            target: id.to_owned(),
+            model_mapping: model_mapping?.unwrap_or_default(),
+            sample_rate: sample_rate?,
+        });
+    }
+    all.extend(list?);
+    if all.is_empty() {
+        // Only reachable after an error was reported (`shadow` missing or invalid).
+        return None;
+    }
     Some(Mirror {
         primary: primary?.to_owned(),
-        shadow: shadow?.to_owned(),
-        model_mapping: model_mapping?,
-        sample_rate: sample_rate?,
+        shadows: all,
+        sample_by: sample_by?,
         asynchronous: asynchronous?,
         log_shadow_response: log_shadow_response?,
         compare_metrics: compare_metrics?,
@@ -94,8 +154,9 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
     })
 }
 
-/// `primary` / `shadow`: required while enabled; must name a target.
-fn target_ref<'n>(
+/// `primary` / `shadow` / a `shadows[]` entry's `target`: required while `on`; must name
+/// a target.
+pub(super) fn target_ref<'n>(
     cx: &mut Ctx<'_>,
     f: &Fields<'n>,
     key: &str,
@@ -127,17 +188,15 @@ fn target_ref<'n>(
 
 /// `model_mapping`: primary model → shadow model, both non-empty strings, in file order
 /// (a repeated model is a duplicate-key error, so each primary model appears once).
-fn check_mapping(cx: &mut Ctx<'_>, f: &Fields<'_>, on: bool) -> Option<Vec<(String, String)>> {
+/// `Some(None)` when the key is absent: the caller decides whether that deserves a warning.
+pub(super) fn check_mapping(
+    cx: &mut Ctx<'_>,
+    f: &Fields<'_>,
+    on: bool,
+) -> Option<Option<Vec<(String, String)>>> {
     let path = f.child("model_mapping");
     let Some(node) = f.get("model_mapping") else {
-        if on {
-            cx.warn(
-                &path,
-                f.at,
-                "no `model_mapping`: nothing will be mirrored; map each primary model to a shadow model",
-            );
-        }
-        return Some(Vec::new());
+        return Some(None);
     };
     let entries = cx.entries(&path, node)?;
     if on && entries.is_empty() {
@@ -188,7 +247,7 @@ fn check_mapping(cx: &mut Ctx<'_>, f: &Fields<'_>, on: bool) -> Option<Vec<(Stri
             m
         });
     }
-    mapping
+    mapping.map(Some)
 }
 
 /// `compare_metrics`: known names; a repeat is harmless, so it is only a warning.

@@ -165,9 +165,11 @@ pub(super) fn check_prices(
         return;
     };
     let table = PriceTable::new(pricing);
+    // Every shadow's mapping: the cap counts the spend of each shadow target.
     let mut unpriced: Vec<&str> = mirror
-        .model_mapping
+        .shadows
         .iter()
+        .flat_map(|s| s.model_mapping.iter())
         .map(|(_, shadow)| shadow.as_str())
         .filter(|m| table.lookup(m).is_none())
         .collect();

@@ -221,11 +221,14 @@ fn step1_is_valid_with_defaults() {
     assert_eq!(anthropic.anthropic_version, "2023-06-01");
 
     let m = c.mirror.as_ref().unwrap();
+    assert_eq!(m.shadows.len(), 1, "the tutorial's single shadow");
+    let shadow = &m.shadows[0];
     assert_eq!(
-        (m.primary.as_str(), m.shadow.as_str()),
+        (m.primary.as_str(), shadow.target.as_str()),
         ("openai", "anthropic")
     );
-    let mapping: Vec<(&str, &str)> = m
+    assert_eq!(m.sample_by, None, "random sampling by default");
+    let mapping: Vec<(&str, &str)> = shadow
         .model_mapping
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -238,11 +241,11 @@ fn step1_is_valid_with_defaults() {
         ]
     );
     assert_eq!(
-        m.shadow_model_for("gpt-4o"),
+        shadow.shadow_model_for("gpt-4o"),
         Some("claude-sonnet-4-20250514")
     );
-    assert_eq!(m.shadow_model_for("gpt-3.5-turbo"), None);
-    assert_eq!(m.sample_rate, 1.0);
+    assert_eq!(shadow.shadow_model_for("gpt-3.5-turbo"), None);
+    assert_eq!(shadow.sample_rate, 1.0);
     assert!(m.asynchronous && m.log_shadow_response);
     assert_eq!(
         m.compare_metrics,
