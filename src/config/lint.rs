@@ -10,6 +10,8 @@ mod policies;
 mod pricing;
 mod spend_guard;
 mod shadows;
+#[cfg(test)]
+mod shadows_tests;
 mod targets;
 #[cfg(test)]
 mod tests;
