@@ -1,11 +1,12 @@
 -- events_recent: the newest :limit events matching the filters (requests joined with
--- their shadow result), newest first by request time; the caller reverses them into
--- chronological order. Only the mirror's shadow (kind = 'shadow') is joined, never a
--- noise-floor row.
+-- their first shadow's result), newest first by request time; the caller reverses them
+-- into chronological order. Only the mirror's shadow (kind = 'shadow') is joined, never a
+-- noise-floor row; further shadows are read with events_shadows.sql.
 -- Parameters, each NULL for no filter: :after_seq / :max_seq (insertion positions, for
 -- `kt events tail --follow`), :since_ms (Unix ms), :provider (target that answered, or
--- the shadow target), :model (requested model, or the shadow's model), :status,
--- :mirrored and :flagged (1 = only mirrored events / only events with policy findings).
+-- any of its shadow targets), :model (requested model, or any of its shadows' models),
+-- :status, :mirrored and :flagged (1 = only mirrored events / only events with policy
+-- findings).
 -- Columns: seq, the requests columns, then the shadow columns prefixed s_ (NULL when
 -- there is no shadow row yet).
 SELECT
@@ -25,8 +26,12 @@ LEFT JOIN shadow_results s
 WHERE r.rowid > COALESCE(:after_seq, 0)
   AND (:max_seq IS NULL OR r.rowid <= :max_seq)
   AND (:since_ms IS NULL OR r.ts_unix_ms >= :since_ms)
-  AND (:provider IS NULL OR r.target = :provider OR r.shadow_target = :provider)
-  AND (:model IS NULL OR r.model = :model OR r.shadow_model = :model OR s.model = :model)
+  AND (:provider IS NULL OR r.target = :provider OR r.shadow_target = :provider
+       OR EXISTS (SELECT 1 FROM request_extra_shadows x
+                  WHERE x.request_id = r.id AND x.shadow_target = :provider))
+  AND (:model IS NULL OR r.model = :model OR r.shadow_model = :model OR s.model = :model
+       OR EXISTS (SELECT 1 FROM request_extra_shadows x
+                  WHERE x.request_id = r.id AND x.shadow_model = :model))
   AND (:status IS NULL OR r.status = :status)
   AND (COALESCE(:mirrored, 0) = 0 OR r.mirror_state = 'mirrored')
   AND (COALESCE(:flagged, 0) = 0

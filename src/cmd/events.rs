@@ -1,5 +1,7 @@
 //! `kt events list|tail`: decision events from the database, filtered in SQL, as a table,
-//! JSON (an array for list, one object per line for tail), JSON lines or CSV.
+//! JSON (an array for list, one object per line for tail), JSON lines or CSV. A request
+//! mirrored to several shadows is one event; the table gives each further shadow a line
+//! of its own and CSV a record of its own.
 //! `show` and `export` live in `events_show.rs` and `events_export.rs`.
 
 use std::path::{Path, PathBuf};
@@ -167,6 +169,17 @@ fn table(events: &[Event], filter: &EventFilterArgs) -> String {
                 n => n.to_string(),
             },
         ]);
+        // Further shadows of the request on lines of their own, under the first.
+        for sh in e.shadows.iter().skip(1) {
+            let mut row = vec![String::new(); 8];
+            row.extend([
+                format!("{} {}", sh.side.provider, sh.side.status),
+                opt(sh.side.latency_ms),
+                output::cell(&json!(sh.comparison.content_similarity)),
+                String::new(),
+            ]);
+            t.add_row(row);
+        }
     }
     t.to_string()
 }
@@ -213,33 +226,38 @@ fn csv(events: &[Event], header: bool) -> String {
     let n = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
     let i = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
     for e in events {
-        let tm = e.traffic_mirror.as_ref();
-        let record: [String; 21] = [
-            e.id.clone(),
-            e.timestamp.clone(),
-            e.target.clone(),
-            e.model.clone().unwrap_or_default(),
-            e.status.clone(),
-            e.http_status.to_string(),
-            e.stream.to_string(),
-            e.latency_ms.to_string(),
-            n(e.ttft_ms),
-            n(e.input_tokens),
-            n(e.output_tokens),
-            e.mirror_state.clone(),
-            tm.map(|m| m.shadow.provider.clone()).unwrap_or_default(),
-            tm.and_then(|m| m.shadow.model.clone()).unwrap_or_default(),
-            tm.map(|m| m.shadow.status.clone()).unwrap_or_default(),
-            n(tm.and_then(|m| m.shadow.latency_ms)),
-            n(tm.and_then(|m| m.shadow.output_tokens)),
-            i(tm.and_then(|m| m.comparison.latency_diff_ms)),
-            i(tm.and_then(|m| m.comparison.token_count_diff)),
-            tm.and_then(|m| m.comparison.content_similarity)
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-            findings(e).to_string(),
-        ];
-        csv_record(&mut out, record.into_iter());
+        // One record per shadow (the event's columns repeated), so the flat columns
+        // hold every pair; an event without shadows is one record with empty ones.
+        let first = e.shadows.first();
+        let rest = e.shadows.iter().skip(1).map(Some);
+        for sh in std::iter::once(first).chain(rest) {
+            let record: [String; 21] = [
+                e.id.clone(),
+                e.timestamp.clone(),
+                e.target.clone(),
+                e.model.clone().unwrap_or_default(),
+                e.status.clone(),
+                e.http_status.to_string(),
+                e.stream.to_string(),
+                e.latency_ms.to_string(),
+                n(e.ttft_ms),
+                n(e.input_tokens),
+                n(e.output_tokens),
+                e.mirror_state.clone(),
+                sh.map(|s| s.side.provider.clone()).unwrap_or_default(),
+                sh.and_then(|s| s.side.model.clone()).unwrap_or_default(),
+                sh.map(|s| s.side.status.clone()).unwrap_or_default(),
+                n(sh.and_then(|s| s.side.latency_ms)),
+                n(sh.and_then(|s| s.side.output_tokens)),
+                i(sh.and_then(|s| s.comparison.latency_diff_ms)),
+                i(sh.and_then(|s| s.comparison.token_count_diff)),
+                sh.and_then(|s| s.comparison.content_similarity)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                findings(e).to_string(),
+            ];
+            csv_record(&mut out, record.into_iter());
+        }
     }
     out
 }

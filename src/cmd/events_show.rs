@@ -1,6 +1,6 @@
 //! `kt events show ID`: one event in full, found by its id or a unique prefix of it; a
-//! readable text block (both answers side by side plus a word diff when they were
-//! logged) or the whole event as pretty JSON.
+//! readable text block (every shadow's figures; the primary's answer side by side with
+//! each shadow's plus a word diff when they were logged) or the whole event as JSON.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -13,7 +13,7 @@ use super::events_diff::{counts, diff_words, render};
 use super::open_db;
 use crate::cli::{ShowArgs, ShowFormat};
 use crate::output;
-use crate::store::{EventDetail, find_events};
+use crate::store::{EventDetail, ShadowDetail, find_events};
 
 /// How many matches an ambiguous prefix lists.
 const MAX_LISTED: usize = 10;
@@ -139,57 +139,10 @@ fn text_block(d: &EventDetail, tty: bool) -> String {
         );
     }
     line("mirror", e.mirror_state.clone());
-    if let Some(tm) = &e.traffic_mirror {
-        let sh = &tm.shadow;
-        let detail = d.shadow.as_ref();
-        line(
-            "shadow",
-            format!(
-                "{} ({}), model {}: {}{}",
-                sh.provider,
-                opt(detail.and_then(|x| x.provider.as_deref())),
-                opt(sh.model.as_deref()),
-                sh.status,
-                opt_suffix(detail.and_then(|x| x.http_status), |h| format!(
-                    " (HTTP {h})"
-                )),
-            ),
-        );
-        if detail.is_some() {
-            line(
-                "  latency",
-                format!("{}, ttft {}", ms(sh.latency_ms), ms(sh.ttft_ms)),
-            );
-            line(
-                "  tokens",
-                format!(
-                    "{} in, {} out, finish {}",
-                    opt(sh.input_tokens),
-                    opt(sh.output_tokens),
-                    opt(detail.and_then(|x| x.finish_reason.as_deref()))
-                ),
-            );
+    if e.traffic_mirror.is_some() {
+        for sh in &d.shadow_details {
+            shadow_lines(&mut line, sh);
         }
-        if let Some(err) = &sh.error {
-            let class = detail.and_then(|x| x.error_class.as_deref());
-            line("  error", format!("{}: {err}", opt(class)));
-        }
-        let c = &tm.comparison;
-        line(
-            "comparison",
-            format!(
-                "latency {}, tokens {}, similarity {}{}, ttft {}",
-                signed(c.latency_diff_ms, " ms"),
-                signed(c.token_count_diff, ""),
-                c.content_similarity
-                    .map_or("-".into(), |x| format!("{x:.2}")),
-                opt_suffix(
-                    detail.and_then(|x| x.similarity_algorithm.clone()),
-                    |a| format!(" ({a})")
-                ),
-                signed(c.ttft_diff_ms, " ms"),
-            ),
-        );
     }
     if let Some(n) = &d.noise_floor {
         line(
@@ -208,6 +161,58 @@ fn text_block(d: &EventDetail, tty: bool) -> String {
     s.push('\n');
     s.push_str(&answers(d, tty));
     s
+}
+
+/// The lines of one shadow: target and outcome, figures once finished, the error, and
+/// its comparison with the primary.
+fn shadow_lines(line: &mut impl FnMut(&str, String), sh: &ShadowDetail) {
+    let finished = sh.status != "pending";
+    line(
+        "shadow",
+        format!(
+            "{} ({}), model {}: {}{}",
+            sh.target,
+            opt(sh.provider.as_deref()),
+            opt(sh.model.as_deref()),
+            sh.status,
+            opt_suffix(sh.http_status, |h| format!(" (HTTP {h})")),
+        ),
+    );
+    if finished {
+        line(
+            "  latency",
+            format!("{}, ttft {}", ms(sh.latency_ms), ms(sh.ttft_ms)),
+        );
+        line(
+            "  tokens",
+            format!(
+                "{} in, {} out, finish {}",
+                opt(sh.input_tokens),
+                opt(sh.output_tokens),
+                opt(sh.finish_reason.as_deref())
+            ),
+        );
+    }
+    if finished && sh.status != "success" {
+        let err = sh.error_message.as_deref().unwrap_or("unknown error");
+        line(
+            "  error",
+            format!("{}: {err}", opt(sh.error_class.as_deref())),
+        );
+    }
+    let c = &sh.comparison;
+    line(
+        "comparison",
+        format!(
+            "latency {}, tokens {}, similarity {}{}, ttft {}",
+            signed(c.latency_diff_ms, " ms"),
+            signed(c.token_count_diff, ""),
+            c.content_similarity
+                .map_or("-".into(), |x| format!("{x:.2}")),
+            opt_suffix(sh.similarity_algorithm.clone(), |a| format!(" ({a})")),
+            signed(c.ttft_diff_ms, " ms"),
+        ),
+    );
 }
 
 fn opt_suffix<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
@@ -236,50 +241,68 @@ fn findings(v: &serde_json::Value) -> String {
         .join("; ")
 }
 
-/// The logged answers: side by side with a word diff when both exist.
+/// The logged answers: the primary's side by side with each shadow's, with a word diff.
 fn answers(d: &EventDetail, tty: bool) -> String {
     let primary = d.response_text.as_deref();
-    let shadow = d.shadow.as_ref().and_then(|s| s.response_text.as_deref());
     let e = &d.event;
-    match (primary, shadow) {
-        (None, None) => {
+    let logged: Vec<(&str, &str)> = d
+        .shadow_details
+        .iter()
+        .filter_map(|s| Some((s.target.as_str(), s.response_text.as_deref()?)))
+        .collect();
+    // Name the shadow only when there are several to tell apart.
+    let several = d.shadow_details.len() > 1;
+    match (primary, logged.is_empty()) {
+        (None, true) => {
             "answers not logged (set traffic_mirror.log_shadow_response: true to store them)\n"
                 .into()
         }
-        (Some(p), None) => format!("primary answer ({}):\n{p}\n", e.target),
-        (None, Some(sh)) => format!("shadow answer:\n{sh}\n"),
-        (Some(p), Some(sh)) => {
-            let shadow_name = e
-                .traffic_mirror
-                .as_ref()
-                .map_or(String::new(), |m| m.shadow.provider.clone());
-            let mut t = output::table(&[
-                format!("primary answer ({})", e.target).as_str(),
-                format!("shadow answer ({shadow_name})").as_str(),
-            ]);
-            if !tty {
-                t.set_width(PIPE_WIDTH);
-            }
-            t.add_row(vec![p, sh]);
-            let mut s = format!("{t}\n\n");
-            match diff_words(p, sh) {
-                Ok(ops) => {
-                    let (removed, added) = counts(&ops);
-                    let _ = writeln!(
-                        s,
-                        "word diff, primary → shadow ({removed} removed as [-…-], {added} added as {{+…+}}):"
-                    );
-                    s.push_str(&render(&ops, tty));
-                    s.push('\n');
+        (Some(p), true) => format!("primary answer ({}):\n{p}\n", e.target),
+        (None, false) => logged
+            .iter()
+            .map(|(name, sh)| {
+                if several {
+                    format!("shadow answer ({name}):\n{sh}\n")
+                } else {
+                    format!("shadow answer:\n{sh}\n")
                 }
-                Err((n, m)) => {
-                    let _ = writeln!(
-                        s,
-                        "no word diff: the answers differ in too many words ({n} and {m} words)"
-                    );
-                }
-            }
-            s
+            })
+            .collect(),
+        (Some(p), false) => logged
+            .iter()
+            .map(|(name, sh)| side_by_side(&e.target, p, name, sh, tty))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// The primary's and one shadow's answers in two columns, then their word diff.
+fn side_by_side(primary_name: &str, p: &str, shadow_name: &str, sh: &str, tty: bool) -> String {
+    let mut t = output::table(&[
+        format!("primary answer ({primary_name})").as_str(),
+        format!("shadow answer ({shadow_name})").as_str(),
+    ]);
+    if !tty {
+        t.set_width(PIPE_WIDTH);
+    }
+    t.add_row(vec![p, sh]);
+    let mut s = format!("{t}\n\n");
+    match diff_words(p, sh) {
+        Ok(ops) => {
+            let (removed, added) = counts(&ops);
+            let _ = writeln!(
+                s,
+                "word diff, primary → shadow ({removed} removed as [-…-], {added} added as {{+…+}}):"
+            );
+            s.push_str(&render(&ops, tty));
+            s.push('\n');
+        }
+        Err((n, m)) => {
+            let _ = writeln!(
+                s,
+                "no word diff: the answers differ in too many words ({n} and {m} words)"
+            );
         }
     }
+    s
 }

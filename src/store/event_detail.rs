@@ -1,12 +1,13 @@
 //! One event in full for `kt events show`: the [`Event`] plus everything else stored for
-//! it — the logged answer texts, the whole shadow row, the quality columns and the
+//! it — the logged answer texts, every shadow's whole row, the quality columns and the
 //! noise-floor pair.
 
 use rusqlite::{Connection, Row};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::events::event_from_row;
+use super::event_shadows::{comparison_from_row, read_shadows};
+use super::events::{ComparisonView, event_from_row};
 use super::{Event, StoreError, queries};
 
 /// An event with every stored detail.
@@ -20,8 +21,11 @@ pub struct EventDetail {
     pub response_text: Option<String>,
     /// The request's answer-quality columns.
     pub quality: QualityView,
-    /// The whole shadow row; null when not mirrored or while the shadow is in flight.
+    /// The whole row of the first shadow; null when not mirrored or while it is in flight.
     pub shadow: Option<ShadowDetail>,
+    /// Every shadow of the request in the order they were called (the first is `shadow`'s),
+    /// each in full with its comparison; a shadow still in flight has status `pending`.
+    pub shadow_details: Vec<ShadowDetail>,
     /// The primary asked a second time (`noise_floor_rate`), when that was recorded.
     pub noise_floor: Option<NoiseFloorView>,
 }
@@ -69,6 +73,8 @@ pub struct ShadowDetail {
     pub tool_calls_agree: Option<bool>,
     /// The shadow's answer text, stored only with `log_shadow_response`.
     pub response_text: Option<String>,
+    /// This shadow compared with the primary.
+    pub comparison: ComparisonView,
 }
 
 /// The noise-floor pair: the primary's answer against the primary asked again.
@@ -105,7 +111,11 @@ pub fn find_events(
             detail_from_row,
         )
         .map_err(err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    let mut found = rows.collect::<Result<Vec<_>, _>>().map_err(err)?;
+    for d in &mut found {
+        d.shadow_details = read_shadows(conn, &d.event.id)?;
+    }
+    Ok(found)
 }
 
 fn detail_from_row(r: &Row<'_>) -> rusqlite::Result<EventDetail> {
@@ -133,6 +143,7 @@ fn detail_from_row(r: &Row<'_>) -> rusqlite::Result<EventDetail> {
             tool_calls: json_column(r.get("s_tool_calls")?),
             tool_calls_agree: r.get("s_tool_calls_agree")?,
             response_text: r.get("s_response_text")?,
+            comparison: comparison_from_row(r)?,
         }),
         None => None,
     };
@@ -158,12 +169,14 @@ fn detail_from_row(r: &Row<'_>) -> rusqlite::Result<EventDetail> {
             json_valid: r.get("json_valid")?,
         },
         shadow,
+        // Filled by `find_events`, which has the connection.
+        shadow_details: Vec::new(),
         noise_floor,
         event,
     })
 }
 
 /// A JSON text column as a value (kept as a string if it is not valid JSON).
-fn json_column(text: Option<String>) -> Option<Value> {
+pub(super) fn json_column(text: Option<String>) -> Option<Value> {
     text.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)))
 }

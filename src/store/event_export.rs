@@ -1,5 +1,6 @@
 //! The mirrored pairs as an evaluation dataset for `kt events export`: one
-//! [`ExportPair`] per mirrored request, read row by row so the dataset never has to fit
+//! [`ExportPair`] per mirrored request and shadow (a request mirrored to several shadows
+//! gives several pairs), read row by row so the dataset never has to fit
 //! in memory. Prompts are not stored (privacy), so a pair holds the two answers (when
 //! `log_shadow_response` stored them) and every metric, not the question.
 
@@ -8,7 +9,7 @@ use serde::Serialize;
 
 use super::{StoreError, queries};
 
-/// One mirrored request and its shadow.
+/// One mirrored request and one of its shadows.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportPair {
     pub request_id: String,

@@ -1,9 +1,11 @@
-//! Reading events back for `kt events`: one [`Event`] per request, its shadow result
-//! folded into `traffic_mirror` in the tutorial's Step 4 shape.
+//! Reading events back for `kt events`: one [`Event`] per request, its first shadow's
+//! result folded into `traffic_mirror` in the tutorial's Step 4 shape, every shadow in
+//! `shadows`.
 
 use rusqlite::{Connection, Row};
 use serde::Serialize;
 
+use super::event_shadows::{ShadowView, comparison_from_row, read_shadows};
 use super::{StoreError, queries};
 
 /// One decision event, as `kt events` prints it.
@@ -38,6 +40,9 @@ pub struct Event {
     /// The same as `traffic_mirror`: the tutorial's closing notes read the comparison
     /// with `jq '.mirror'`, so both names work.
     pub mirror: Option<MirrorView>,
+    /// Every shadow of the request in the order they were called, each with its own
+    /// comparison; `traffic_mirror.shadow` is the first. Empty when not mirrored.
+    pub shadows: Vec<ShadowView>,
 }
 
 /// A failure's class and message.
@@ -135,6 +140,14 @@ pub fn read_events(
         .map_err(err)?;
     let mut events = rows.collect::<Result<Vec<_>, _>>().map_err(err)?;
     events.reverse();
+    for e in &mut events {
+        if e.traffic_mirror.is_some() {
+            e.shadows = read_shadows(conn, &e.id)?
+                .iter()
+                .map(ShadowView::from)
+                .collect();
+        }
+    }
     Ok(events)
 }
 
@@ -196,12 +209,7 @@ pub(super) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
                     None
                 },
             },
-            comparison: ComparisonView {
-                latency_diff_ms: r.get("latency_diff_ms")?,
-                token_count_diff: r.get("token_count_diff")?,
-                content_similarity: r.get("content_similarity")?,
-                ttft_diff_ms: r.get("ttft_diff_ms")?,
-            },
+            comparison: comparison_from_row(r)?,
         })
     } else {
         None
@@ -234,5 +242,7 @@ pub(super) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
         mirror_state,
         mirror: traffic_mirror.clone(),
         traffic_mirror,
+        // Filled by `read_events`, which has the connection.
+        shadows: Vec::new(),
     })
 }

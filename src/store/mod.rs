@@ -4,6 +4,7 @@
 pub mod audit_chain;
 mod event_detail;
 mod event_export;
+mod event_shadows;
 mod events;
 mod fleet;
 pub mod queries;
@@ -13,6 +14,7 @@ mod writer;
 
 pub use event_detail::{EventDetail, NoiseFloorView, QualityView, ShadowDetail, find_events};
 pub use event_export::{ExportPair, PairComparison, PairSide, export_pairs};
+pub use event_shadows::{ShadowView, read_shadows};
 pub use events::{ComparisonView, Event, EventFilter, MirrorView, SideView, last_seq, read_events};
 pub use fleet::open_fleet;
 pub use rows::{PauseRow, RequestRow, ShadowRow};

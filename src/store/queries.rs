@@ -43,6 +43,7 @@ query!(DB_SCHEMA, "db_schema");
 query!(DB_COLUMNS, "db_columns");
 query!(FLEET_ATTACH, "fleet_attach");
 query!(FLEET_MEMBER, "fleet_member");
+query!(EVENTS_SHADOWS, "events_shadows");
 
 // The mirror report (src/report/).
 query!(REPORT_GROUPS, "report_groups");
@@ -88,6 +89,7 @@ pub const ALL: &[Query] = &[
     EVENTS_EXPORT,
     DB_SCHEMA,
     DB_COLUMNS,
+    EVENTS_SHADOWS,
     REPORT_GROUPS,
     REPORT_LATENCY,
     REPORT_TOKENS,
