@@ -20,8 +20,8 @@ use super::live::Live;
 use super::state::AppState;
 use super::stream::{Relay, stream_flags};
 use crate::mirror::{self, Background, Decision, Mirrored, Mirroring, PrimaryOutcome};
-use crate::providers::Provider;
 use crate::policy::PolicyFinding;
+use crate::providers::Provider;
 use crate::providers::{UpstreamError, prompt_text};
 use crate::store::{RequestRow, now_stamp};
 

@@ -209,9 +209,7 @@ impl AppState {
                         Provider::new(primary_target, background_http.clone()).for_background(),
                     ));
                 }
-                shadows.push(Arc::new(
-                    Provider::new(t, background_http).for_background(),
-                ));
+                shadows.push(Arc::new(Provider::new(t, background_http).for_background()));
             }
         }
         let slots = slot_count(&config);

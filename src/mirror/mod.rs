@@ -118,7 +118,10 @@ mod tests {
     fn decision_bounds() {
         let zero = mirror(vec![spec("s", "claude", 0.0)]);
         let one = mirror(vec![spec("s", "claude", 1.0)]);
-        assert_eq!(decide(Some(&zero), "gpt-4o-mini", 0.0), Decision::NotSampled);
+        assert_eq!(
+            decide(Some(&zero), "gpt-4o-mini", 0.0),
+            Decision::NotSampled
+        );
         assert_eq!(
             decide(Some(&one), "gpt-4o-mini", 0.999_999),
             Decision::Mirror {

@@ -110,9 +110,15 @@ mod tests {
         let alice = key_draw(b"alice");
         assert_eq!(draw(Some(&by_header), &headers, &req), alice);
         assert_eq!(draw(Some(&field("user")), &headers, &req), alice);
-        assert_eq!(draw(Some(&field("metadata.user_id")), &headers, &req), alice);
+        assert_eq!(
+            draw(Some(&field("metadata.user_id")), &headers, &req),
+            alice
+        );
         assert_eq!(draw(Some(&field("n")), &headers, &req), key_draw(b"7"));
-        assert_eq!(draw(Some(&field("metadata.num")), &headers, &req), key_draw(b"7"));
+        assert_eq!(
+            draw(Some(&field("metadata.num")), &headers, &req),
+            key_draw(b"7")
+        );
         for missing in [
             SampleBy::Header("x-other".into()),
             SampleBy::Header("x-empty".into()),

@@ -51,10 +51,7 @@ pub fn read_shadows(conn: &Connection, id: &str) -> Result<Vec<ShadowDetail>, St
     };
     let mut st = conn.prepare_cached(q.sql).map_err(err)?;
     let rows = st
-        .query_map(
-            rusqlite::named_params! {":request_id": id},
-            shadow_from_row,
-        )
+        .query_map(rusqlite::named_params! {":request_id": id}, shadow_from_row)
         .map_err(err)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(err)
 }

@@ -147,7 +147,11 @@ pub(super) fn check_sample_by(cx: &mut Ctx<'_>, path: &str, n: &SNode) -> Option
                     JSON body, e.g. `field:user` or `field:metadata.user_id`)";
     let Some((kind, name)) = text.split_once(':') else {
         // Guess which was meant: header names usually have a dash, body fields do not.
-        let guess = if text.contains('-') { "header" } else { "field" };
+        let guess = if text.contains('-') {
+            "header"
+        } else {
+            "field"
+        };
         cx.error_suggest(
             path,
             &n.referenced,

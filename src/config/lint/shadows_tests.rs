@@ -275,9 +275,14 @@ fn a_shadow_is_required_somewhere() {
             None
         )]
     );
-    let r = lint("  shadow: anthropic\n  model_mapping:\n    gpt-4o: x\n  shadows:\n    - gemini\n");
+    let r =
+        lint("  shadow: anthropic\n  model_mapping:\n    gpt-4o: x\n  shadows:\n    - gemini\n");
     assert_eq!(findings(&r)[0].0, "traffic_mirror.shadows[0]");
-    assert!(findings(&r)[0].3.contains("expected a mapping"), "{:?}", r.findings);
+    assert!(
+        findings(&r)[0].3.contains("expected a mapping"),
+        "{:?}",
+        r.findings
+    );
 }
 
 // Proves each malformed `sample_by` is an error at the key's line, with a suggestion
@@ -304,7 +309,11 @@ fn sample_by_forms() {
     let (msg, sug) = at("headr:x-user-id");
     assert!(msg.contains("unknown source `headr`"), "{msg}");
     assert_eq!(sug.as_deref(), Some("header:x-user-id"));
-    assert!(at("'header:x user'").0.contains("not a valid HTTP header name"));
+    assert!(
+        at("'header:x user'")
+            .0
+            .contains("not a valid HTTP header name")
+    );
     assert!(at("'header:'").0.contains("not a valid HTTP header name"));
     assert!(at("field:metadata..id").0.contains("not a field path"));
     assert!(at("3").0.contains("expected a string"));
