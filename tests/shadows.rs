@@ -349,11 +349,11 @@ fn sticky_config(p: &Upstream, a: &Upstream, sample_by: &str, rate: &str, extra:
     )
 }
 
+/// One request to send: the sampling key it stands for, its body, and maybe a header.
+type Keyed = (String, Value, Option<(String, String)>);
+
 /// Sends every `(key, body, header)` request, 16 at a time; returns `(key, id)` per answer.
-async fn send_all(
-    kt: &Kt,
-    reqs: Vec<(String, Value, Option<(String, String)>)>,
-) -> Vec<(String, String)> {
+async fn send_all(kt: &Kt, reqs: Vec<Keyed>) -> Vec<(String, String)> {
     let client = reqwest::Client::new();
     let url = kt.url("/v1/chat/completions");
     let mut out = Vec::new();
