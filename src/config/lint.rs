@@ -8,10 +8,10 @@ mod gates;
 mod mirror;
 mod policies;
 mod pricing;
-mod spend_guard;
 mod shadows;
 #[cfg(test)]
 mod shadows_tests;
+mod spend_guard;
 mod targets;
 #[cfg(test)]
 mod tests;

@@ -134,8 +134,12 @@ async fn apply(live: &Live, source: &ReloadSource) -> Result<(), Refused> {
         .await;
         match seed {
             Ok(Ok(seed)) => next.guard.restore(&seed),
-            Ok(Err(e)) => warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero"),
-            Err(e) => warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero"),
+            Ok(Err(e)) => {
+                warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero")
+            }
+            Err(e) => {
+                warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero")
+            }
         }
     }
     info!(

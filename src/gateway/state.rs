@@ -163,7 +163,10 @@ impl AppState {
     /// What this state's spend guard was built from.
     fn guard_inputs(&self) -> GuardInputs {
         (
-            self.config.mirror.as_ref().and_then(|m| m.spend_guard.clone()),
+            self.config
+                .mirror
+                .as_ref()
+                .and_then(|m| m.spend_guard.clone()),
             self.config.pricing.clone(),
             self.shadows.iter().map(|s| s.id.clone()).collect(),
         )
@@ -223,7 +226,11 @@ impl AppState {
         // spend, the error window and any pause carry on. Otherwise the reloader seeds
         // the new guard from the database (`reload::apply`).
         let guard = match shared.guard {
-            Some((g, inputs)) if inputs == (limits.clone(), config.pricing.clone(), shadow_ids.clone()) => g,
+            Some((g, inputs))
+                if inputs == (limits.clone(), config.pricing.clone(), shadow_ids.clone()) =>
+            {
+                g
+            }
             _ => Arc::new(SpendGuard::new(
                 limits,
                 PriceTable::new(&config.pricing),

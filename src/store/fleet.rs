@@ -10,13 +10,14 @@ use rusqlite::{Connection, named_params};
 
 use super::{StoreError, queries};
 
-/// The tables and views the read commands use, and whether their queries need `rowid`.
+/// The tables and views the read commands use, and whether they have a `rowid` to carry
+/// (tables do, and some queries order by it; views do not).
 const RELATIONS: [(&str, bool); 7] = [
     ("requests", true),
     ("shadow_results", true),
-    ("request_extra_shadows", false),
-    ("mirror_pauses", false),
-    ("kt_settings", false),
+    ("request_extra_shadows", true),
+    ("mirror_pauses", true),
+    ("kt_settings", true),
     ("mirror_pairs", false),
     ("noise_floor_pairs", false),
 ];
