@@ -130,6 +130,10 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
     if let (Some(m), Some(p)) = (&mirror, &pricing) {
         spend_guard::check_prices(cx, &f, m, p);
     }
+    let replay = match f.get("traffic_mirror") {
+        Some(n) => mirror::check_replay(cx, n),
+        None => Some((false, Vec::new())),
+    };
 
     // Past this point any `None` has already been reported as an error.
     let targets = targets?;
@@ -137,6 +141,7 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
     let pricing = pricing?;
     let gates = gates?;
     let gateway = gateway?;
+    let (log_requests, model_mapping) = replay?;
     let primary = match &mirror {
         Some(m) => m.primary.clone(),
         None => targets.first()?.id.clone(),
@@ -151,6 +156,8 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
         pricing,
         gates,
         gateway,
+        log_requests,
+        model_mapping,
     })
 }
 

@@ -64,6 +64,14 @@ pub struct Config {
     pub gates: Gates,
     /// `gateway:` settings of the gateway itself.
     pub gateway: GatewaySettings,
+    /// `traffic_mirror.log_requests`: store each answered request's body (after any
+    /// `action: redact` policy) and the primary's answer text, for `kt mirror replay`.
+    /// Holds even with `enabled: false`: a team may log now and replay later without
+    /// mirroring live traffic. Default false.
+    pub log_requests: bool,
+    /// `traffic_mirror.model_mapping` as configured, also when the mirror is
+    /// `enabled: false` (`mirror` is then `None`); `kt mirror replay` maps models with it.
+    pub model_mapping: Vec<(String, String)>,
 }
 
 /// `gateway:` block.

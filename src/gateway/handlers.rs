@@ -173,6 +173,8 @@ pub(super) struct Scan {
     pub(super) blocked: Vec<PolicyFinding>,
     /// What `action: redact` policies replaced in the request.
     pub(super) redacted: Vec<PolicyFinding>,
+    /// `log_requests`: the body as the primary gets it, made text off the path in `record`.
+    pub(super) request_body: Option<Bytes>,
 }
 
 /// The primary path. Fills `row` as it learns things; returns the answer body or the
@@ -247,6 +249,16 @@ async fn proxy(
         }
     }
 
+    // traffic_mirror.log_requests (for `kt mirror replay`): the caller's bytes are what the
+    // primary gets unless a redact policy changed the request; keeping them is a refcount.
+    if state.config.log_requests {
+        scan.request_body = Some(if scan.redacted.is_empty() {
+            body.clone()
+        } else {
+            Bytes::from(serde_json::to_vec(&req).unwrap_or_default())
+        });
+    }
+
     // Build the primary's wire request first: a request the primary cannot express is
     // the caller's error (400) and must not reach the shadow either.
     let prepared = state
@@ -293,11 +305,13 @@ async fn proxy(
     };
     let upstream_ms = elapsed_ms(upstream_started);
     row.upstream_latency_ms = Some(upstream_ms);
-    let log_text = state
-        .config
-        .mirror
-        .as_ref()
-        .is_some_and(|m| m.log_shadow_response);
+    // log_requests also keeps the primary's answer: replay compares against it.
+    let log_text = state.config.log_requests
+        || state
+            .config
+            .mirror
+            .as_ref()
+            .is_some_and(|m| m.log_shadow_response);
 
     let outcome = match &result {
         Ok(c) => PrimaryOutcome {
@@ -499,6 +513,9 @@ pub(super) async fn record(state: AppState, mut row: RequestRow, scan: Scan) {
         row.json_valid = scan.response_text.as_deref().map(mirror::is_json);
     }
     row.policy_findings = serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into());
+    if let Some(body) = scan.request_body {
+        row.request_body = Some(String::from_utf8_lossy(&body).into_owned());
+    }
     log_request(&row);
     state.sink.request(row).await;
 }

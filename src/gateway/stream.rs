@@ -113,12 +113,14 @@ impl Guard {
         if scan.request.is_some() || row.json_mode {
             scan.response_text = Some(summary.text.clone());
         }
-        if self
-            .state
-            .config
-            .mirror
-            .as_ref()
-            .is_some_and(|m| m.log_shadow_response)
+        // log_requests also keeps the primary's answer: replay compares against it.
+        if self.state.config.log_requests
+            || self
+                .state
+                .config
+                .mirror
+                .as_ref()
+                .is_some_and(|m| m.log_shadow_response)
         {
             row.response_text = Some(summary.text);
         }

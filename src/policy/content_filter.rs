@@ -277,6 +277,8 @@ mod tests {
             pricing: vec![],
             gates: crate::config::Gates::default(),
             gateway: crate::config::GatewaySettings::default(),
+            log_requests: false,
+            model_mapping: vec![],
         };
         ContentFilter::from_config(&cfg)
     }

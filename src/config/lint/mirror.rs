@@ -8,7 +8,7 @@ use super::{Ctx, Fields, index, join, suggest};
 use crate::config::node::{Node, SNode};
 use crate::config::{CompareMetric, Mirror, ShadowSpec};
 
-const MIRROR_KEYS: [&str; 14] = [
+const MIRROR_KEYS: [&str; 15] = [
     "enabled",
     "primary",
     "shadow",
@@ -23,6 +23,7 @@ const MIRROR_KEYS: [&str; 14] = [
     "spend_guard",
     "shadows",
     "sample_by",
+    "log_requests",
 ];
 
 /// Checks the block; `None` when it is disabled or invalid (an error was then reported).
@@ -152,6 +153,35 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
         noise_floor_rate: noise_floor_rate?,
         spend_guard: spend_guard?,
     })
+}
+
+/// What the block means for request logging and `kt mirror replay`, also while
+/// `enabled: false` (when [`check`] returns `None`): `log_requests` (linted only here) and
+/// the `model_mapping` as written (linted by [`check`]; a config with a bad mapping is
+/// refused anyway, so entries that are not strings are skipped here, not reported twice).
+pub(super) fn check_replay(cx: &mut Ctx<'_>, n: &SNode) -> Option<(bool, Vec<(String, String)>)> {
+    // Not a mapping: `check` reported it.
+    let Node::Map(entries) = &n.value else {
+        return Some((false, Vec::new()));
+    };
+    let get = |key: &str| {
+        entries
+            .iter()
+            .find(|e| e.key_kind.is_none() && e.key.value == key)
+            .map(|e| &e.value)
+    };
+    let log_requests = cx.bool_or("traffic_mirror.log_requests", get("log_requests"), false);
+    let mapping = match get("model_mapping").map(|m| &m.value) {
+        Some(Node::Map(pairs)) => pairs
+            .iter()
+            .filter_map(|e| match &e.value.value {
+                Node::Str(to) if e.key_kind.is_none() => Some((e.key.value.clone(), to.clone())),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some((log_requests?, mapping))
 }
 
 /// `primary` / `shadow` / a `shadows[]` entry's `target`: required while `on`; must name
@@ -292,4 +322,76 @@ fn check_metrics(cx: &mut Ctx<'_>, path: &str, n: &SNode) -> Option<Vec<CompareM
         }
     }
     all_known.then_some(metrics)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Severity, lint_str};
+
+    const CONFIG: &str = "\
+providers:
+  targets:
+    - id: a
+      provider: simulated
+    - id: b
+      provider: simulated
+traffic_mirror:
+  enabled: true
+  primary: a
+  shadow: b
+  model_mapping:
+    m1: m2
+";
+
+    fn lint(text: &str) -> crate::config::LintReport {
+        lint_str(text, "c.yaml", &|_| None).unwrap()
+    }
+
+    // Proves log_requests defaults to off, turns on, and holds (with the mapping) while
+    // the mirror is disabled, so a team can log now and replay later.
+    #[test]
+    fn log_requests_defaults_off_and_survives_a_disabled_mirror() {
+        let c = lint(CONFIG).config.unwrap();
+        assert!(!c.log_requests);
+        assert_eq!(c.model_mapping, [("m1".to_owned(), "m2".to_owned())]);
+
+        let on = format!("{CONFIG}  log_requests: true\n");
+        let c = lint(&on).config.unwrap();
+        assert!(c.log_requests && c.mirror.is_some());
+
+        let off = on.replace("enabled: true", "enabled: false");
+        let r = lint(&off);
+        assert!(r.findings.is_empty(), "{:#?}", r.findings);
+        let c = r.config.unwrap();
+        assert!(c.log_requests && c.mirror.is_none());
+        assert_eq!(c.model_mapping, [("m1".to_owned(), "m2".to_owned())]);
+    }
+
+    // Proves a non-boolean log_requests is an error with its key path and line:column,
+    // and a misspelt key gets a suggestion.
+    #[test]
+    fn log_requests_is_linted() {
+        for (value, message) in [
+            (
+                "yes",
+                "expected a boolean, found the string `yes`; write `true` or `false`",
+            ),
+            ("1", "expected a boolean (true or false), found an integer"),
+        ] {
+            let r = lint(&format!("{CONFIG}  log_requests: {value}\n"));
+            assert!(r.config.is_none());
+            assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
+            let f = &r.findings[0];
+            assert_eq!(f.severity, Severity::Error);
+            assert_eq!(f.path, "traffic_mirror.log_requests");
+            assert_eq!((f.line, f.column), (13, 17));
+            assert_eq!(f.message, message);
+        }
+
+        let r = lint(&format!("{CONFIG}  log_request: true\n"));
+        assert_eq!(
+            r.findings[0].render("c.yaml"),
+            "c.yaml:13:3: error: traffic_mirror.log_request: unknown key `log_request` (did you mean `log_requests`?)"
+        );
+    }
 }
