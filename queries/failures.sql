@@ -1,11 +1,12 @@
 -- failures: failed calls by side (primary | shadow), status and error class, most frequent
--- first, with one example message (never a key: kt redacts keys before storing).
+-- first, with one example message (never a key: kt redacts keys before storing). The shadow
+-- side reads live shadows or replayed calls (:source 'live' or 'replay').
 -- Columns: side, target, status, error_class, http_status, count, example_message.
 SELECT 'shadow' AS side, s.shadow_target AS target, s.status, s.error_class, s.http_status,
        COUNT(*) AS count, MAX(s.error_message) AS example_message
 FROM shadow_results s
 JOIN requests r ON r.id = s.request_id
-WHERE s.status <> 'success' AND s.kind = 'shadow' AND r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
+WHERE s.status <> 'success' AND s.kind = (CASE :source WHEN 'replay' THEN 'replay' ELSE 'shadow' END) AND r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
 GROUP BY s.shadow_target, s.status, s.error_class, s.http_status
 UNION ALL
 SELECT 'primary' AS side, target, status, error_class, http_status,

@@ -1,4 +1,5 @@
--- mirror_by_mapping: Step 6 figures per primary→shadow model pair, busiest pair first.
+-- mirror_by_mapping: Step 6 figures per primary→shadow model pair, busiest pair first,
+-- of :source 'live' or 'replay' (as in mirror_summary.sql).
 -- Columns: primary_model, shadow_target, shadow_model, total_mirrored, shadow_failures,
 --   avg_primary_latency_ms, avg_shadow_latency_ms, avg_primary_output_tokens,
 --   avg_shadow_output_tokens, avg_similarity.
@@ -14,6 +15,6 @@ SELECT
     CAST(ROUND(AVG(CASE WHEN shadow_status = 'success' THEN shadow_output_tokens END)) AS INTEGER) AS avg_shadow_output_tokens,
     ROUND(AVG(content_similarity), 2) AS avg_similarity
 FROM mirror_pairs
-WHERE ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms
+WHERE source = :source AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms
 GROUP BY primary_model, shadow_target, shadow_model
 ORDER BY total_mirrored DESC, primary_model;

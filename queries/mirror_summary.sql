@@ -1,4 +1,5 @@
--- mirror_summary: the tutorial's Step 6 figures over mirrored requests in a time window.
+-- mirror_summary: the tutorial's Step 6 figures over mirrored requests in a time window,
+-- of :source 'live' (mirrored traffic) or 'replay' (`kt mirror replay`).
 -- Columns: total_mirrored, shadow_completed, shadow_pending, shadow_failures,
 --   avg_primary_latency_ms, avg_shadow_latency_ms, avg_latency_diff_ms,
 --   avg_primary_output_tokens, avg_shadow_output_tokens, avg_token_count_diff,
@@ -21,4 +22,4 @@ SELECT
     ROUND(MIN(content_similarity), 2) AS min_similarity,
     ROUND(MAX(content_similarity), 2) AS max_similarity
 FROM mirror_pairs
-WHERE ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms;
+WHERE source = :source AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms;

@@ -1,5 +1,5 @@
--- report_failures: failed calls of mirrored requests per report group (:by as in
--- report_groups.sql), by side, status, error class and HTTP status, most frequent first,
+-- report_failures: failed calls of mirrored requests per report group (:by and
+-- :source as in report_groups.sql), by side, status, error class and HTTP status, most frequent first,
 -- each with its most frequent error message (kt redacts keys before storing messages).
 -- Columns: gkey, side (primary | shadow), status, error_class, http_status, count, example,
 --   example_count (how many of the failures carry that message).
@@ -13,7 +13,7 @@ WITH pairs AS (
             ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
         END AS gkey
     FROM mirror_pairs p
-    WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
 ),
 failed AS (
     SELECT p.gkey, 'primary' AS side, r.status, r.error_class, r.http_status, r.error_message AS message

@@ -1,12 +1,14 @@
 -- report_groups: one row per report group, busiest first. :by picks the grouping:
 -- 'mapping' (primary model → shadow target/model, the default), 'model' (primary model),
 -- 'hour', 'day' (UTC buckets of the request time) or 'all' (one group for the window).
+-- :source picks the pairs: 'live' (mirrored traffic) or 'replay' (`kt mirror replay`).
 -- Columns: gkey (JSON array of the key parts, in that order; [] for 'all'), pairs (mirrored
 --   requests), completed (shadow succeeded), pending (shadow in flight), compared (both
 --   sides succeeded: the pairs every paired figure covers), primary_failed, shadow_failed
 --   (shadow finished but did not succeed), first_ms (first pair's time, to place hour/day
 --   buckets), traffic (requests the shadow could take over: mirror_state mirrored,
---   not_sampled, dropped or paused), dropped (requests not mirrored because every shadow slot was
+--   not_sampled, dropped or paused, and for 'replay' also disabled: traffic logged while
+--   mirroring was off), dropped (requests not mirrored because every shadow slot was
 --   busy). traffic and dropped rows carry no shadow, so mapping groups count them by
 --   primary model and hour/day groups by bucket.
 WITH pairs AS (
@@ -24,7 +26,7 @@ WITH pairs AS (
         END AS bucket,
         (p.primary_status = 'success' AND p.shadow_status = 'success') AS compared
     FROM mirror_pairs p
-    WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
 ),
 groups AS (
     SELECT gkey,
@@ -52,7 +54,8 @@ movable AS (
         SUM(r.mirror_state = 'dropped') AS dropped
     FROM requests r
     WHERE r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
-      AND r.mirror_state IN ('mirrored', 'not_sampled', 'dropped', 'paused')
+      AND (r.mirror_state IN ('mirrored', 'not_sampled', 'dropped', 'paused')
+           OR (:source = 'replay' AND r.mirror_state = 'disabled'))
     GROUP BY 1
 )
 SELECT g.gkey, g.pairs, g.completed, g.pending, g.compared, g.primary_failed, g.shadow_failed,

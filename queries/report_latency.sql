@@ -1,5 +1,5 @@
--- report_latency: latency and time-to-first-token distributions per report group (:by as in
--- report_groups.sql), over compared pairs (both sides succeeded) with both values known:
+-- report_latency: latency and time-to-first-token distributions per report group (:by and
+-- :source as in report_groups.sql), over compared pairs (both sides succeeded) with both values known:
 -- each side, and the paired difference (shadow - primary). TTFT covers streamed pairs only.
 -- Columns: gkey, metric (latency | ttft), side (primary | shadow | diff), count, mean,
 --   p50, p90, p99 (milliseconds).
@@ -20,7 +20,7 @@ WITH pairs AS (
         CASE WHEN p.stream = 1 AND p.shadow_ttft_ms IS NOT NULL THEN p.primary_ttft_ms END AS tp,
         CASE WHEN p.stream = 1 AND p.primary_ttft_ms IS NOT NULL THEN p.shadow_ttft_ms END AS ts
     FROM mirror_pairs p
-    WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
       AND p.primary_status = 'success' AND p.shadow_status = 'success'
 ),
 agg AS (

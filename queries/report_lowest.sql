@@ -1,5 +1,5 @@
--- report_lowest: the :limit least similar compared pairs per report group (:by as in
--- report_groups.sql), lowest first, with the start of both answers when their text was
+-- report_lowest: the :limit least similar compared pairs per report group (:by and :source
+-- as in report_groups.sql), lowest first, with the start of both answers when their text was
 -- logged (traffic_mirror.log_shadow_response).
 -- Columns: gkey, request_id, similarity, primary_preview, primary_chars, shadow_preview,
 --   shadow_chars (previews are the first 120 characters; NULL when not logged).
@@ -13,7 +13,7 @@ WITH pairs AS (
             ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
         END AS gkey
     FROM mirror_pairs p
-    WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
       AND p.primary_status = 'success' AND p.shadow_status = 'success'
       AND p.content_similarity IS NOT NULL
 ),
@@ -40,6 +40,6 @@ SELECT k.gkey, k.request_id, k.content_similarity AS similarity,
 FROM ranked k
 JOIN requests r ON r.id = k.request_id
 LEFT JOIN shadow_results s
-    ON s.request_id = k.request_id AND s.shadow_target = k.shadow_target AND s.kind = 'shadow'
+    ON s.request_id = k.request_id AND s.shadow_target = k.shadow_target AND s.kind = (CASE :source WHEN 'replay' THEN 'replay' ELSE 'shadow' END)
 WHERE k.pos <= :limit
 ORDER BY k.gkey, k.pos;

@@ -1,5 +1,5 @@
 -- report_pair_values: one row per compared pair (both sides succeeded) with the values kt's
--- bootstrap intervals resample, per report group (:by as in report_groups.sql), in a fixed
+-- bootstrap intervals resample, per report group (:by and :source as in report_groups.sql), in a fixed
 -- order so the intervals are reproducible. :pricing as in report_tokens.sql.
 -- Columns: gkey, request_id, primary_latency_ms, shadow_latency_ms, primary_ttft_ms,
 --   shadow_ttft_ms (streamed pairs only, else NULL), similarity, primary_cost_usd,
@@ -30,6 +30,6 @@ SELECT
 FROM mirror_pairs p
 LEFT JOIN prices pp ON pp.model = p.primary_model
 LEFT JOIN prices sp ON sp.model = p.shadow_model
-WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
   AND p.primary_status = 'success' AND p.shadow_status = 'success'
 ORDER BY gkey, p.ts_unix_ms, p.request_id;

@@ -1,4 +1,4 @@
--- report_quality: answer-quality rates per report group (:by as in report_groups.sql), over
+-- report_quality: answer-quality rates per report group (:by and :source as in report_groups.sql), over
 -- compared pairs (both sides succeeded). A rate is NULL when no pair has the facts for it.
 -- Columns: gkey, compared,
 --   finish_n, finish_reason_agreement (pairs with both finish reasons: share equal),
@@ -24,8 +24,8 @@ WITH pairs AS (
     FROM mirror_pairs p
     JOIN requests r ON r.id = p.request_id
     JOIN shadow_results s
-        ON s.request_id = p.request_id AND s.shadow_target = p.shadow_target AND s.kind = 'shadow'
-    WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+        ON s.request_id = p.request_id AND s.shadow_target = p.shadow_target AND s.kind = (CASE :source WHEN 'replay' THEN 'replay' ELSE 'shadow' END)
+    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
       AND p.primary_status = 'success' AND p.shadow_status = 'success'
 ),
 facts AS (

@@ -1,4 +1,4 @@
--- report_similarity: content similarity per report group (:by as in report_groups.sql),
+-- report_similarity: content similarity per report group (:by and :source as in report_groups.sql),
 -- over compared pairs (both sides succeeded) with a similarity.
 -- Columns: gkey, n, mean, p10, p50, p90 (percentile_disc, as in report_latency.sql), and
 --   h0 .. h9: the 10-bucket histogram, bucket i holding [i/10, (i+1)/10), the last one
@@ -13,7 +13,7 @@ WITH pairs AS (
             ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
         END AS gkey
     FROM mirror_pairs p
-    WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
       AND p.primary_status = 'success' AND p.shadow_status = 'success'
       AND p.content_similarity IS NOT NULL
 ),

@@ -1,4 +1,4 @@
--- report_tokens: tokens and estimated cost per report group (:by as in report_groups.sql),
+-- report_tokens: tokens and estimated cost per report group (:by and :source as in report_groups.sql),
 -- over compared pairs (both sides succeeded) whose four token counts are known.
 -- :pricing is a JSON object {"MODEL": {"input_per_mtok": X, "output_per_mtok": Y}} (USD per
 -- million tokens) that kt resolves from its pricing table for the models in the window.
@@ -17,7 +17,7 @@ WITH pairs AS (
             ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
         END AS gkey
     FROM mirror_pairs p
-    WHERE p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
       AND p.primary_status = 'success' AND p.shadow_status = 'success'
       AND p.primary_input_tokens IS NOT NULL AND p.primary_output_tokens IS NOT NULL
       AND p.shadow_input_tokens IS NOT NULL AND p.shadow_output_tokens IS NOT NULL

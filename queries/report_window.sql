@@ -1,6 +1,7 @@
 -- report_window: the traffic the shadow could take over in the window (mirror_state
--- mirrored, not_sampled, dropped or paused), for the cost projection's request rate, and the models
--- of the mirrored pairs, which kt looks up in its pricing table.
+-- mirrored, not_sampled, dropped or paused; for :source 'replay' also disabled, as in
+-- report_groups.sql), for the cost projection's request rate, and the models of the
+-- window's pairs of :source ('live' or 'replay'), which kt looks up in its pricing table.
 -- Columns: first_ms, last_ms (first and last such request; NULL when none), requests,
 --   models (JSON array of the distinct primary and shadow models of the window's pairs).
 SELECT
@@ -9,11 +10,18 @@ SELECT
     COUNT(*) AS requests,
     (SELECT json_group_array(model) FROM (
         SELECT model FROM requests
-        WHERE mirror_state = 'mirrored' AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms AND model IS NOT NULL
+        WHERE :source = 'live' AND mirror_state = 'mirrored' AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms AND model IS NOT NULL
         UNION
         SELECT shadow_model FROM requests
-        WHERE mirror_state = 'mirrored' AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms AND shadow_model IS NOT NULL
+        WHERE :source = 'live' AND mirror_state = 'mirrored' AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms AND shadow_model IS NOT NULL
+        UNION
+        SELECT rr.model FROM shadow_results s JOIN requests rr ON rr.id = s.request_id
+        WHERE :source = 'replay' AND s.kind = 'replay' AND rr.ts_unix_ms >= :since_ms AND rr.ts_unix_ms < :until_ms AND rr.model IS NOT NULL
+        UNION
+        SELECT s.model FROM shadow_results s JOIN requests rr ON rr.id = s.request_id
+        WHERE :source = 'replay' AND s.kind = 'replay' AND rr.ts_unix_ms >= :since_ms AND rr.ts_unix_ms < :until_ms
         ORDER BY 1)) AS models
 FROM requests r
 WHERE r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
-  AND r.mirror_state IN ('mirrored', 'not_sampled', 'dropped', 'paused');
+  AND (r.mirror_state IN ('mirrored', 'not_sampled', 'dropped', 'paused')
+       OR (:source = 'replay' AND r.mirror_state = 'disabled'));

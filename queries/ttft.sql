@@ -1,14 +1,14 @@
 -- ttft: time to first token of streamed mirrored traffic, per side (primary | shadow):
--- count, mean and p50/p90/p99, plus the mean paired difference.
+-- count, mean and p50/p90/p99, plus the mean paired difference; :source 'live' or 'replay'.
 -- Columns: side, count, avg_ttft_ms, p50_ttft_ms, p90_ttft_ms, p99_ttft_ms, avg_ttft_diff_ms.
 -- Percentiles: percentile_disc, the value at 0-based position floor(p * (count - 1)) of the
 -- ascending values (as in report_latency.sql).
 WITH sides AS (
     SELECT 'primary' AS side, primary_ttft_ms AS v, ttft_diff_ms AS d FROM mirror_pairs
-    WHERE stream = 1 AND primary_ttft_ms IS NOT NULL AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms
+    WHERE source = :source AND stream = 1 AND primary_ttft_ms IS NOT NULL AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms
     UNION ALL
     SELECT 'shadow' AS side, shadow_ttft_ms AS v, ttft_diff_ms AS d FROM mirror_pairs
-    WHERE stream = 1 AND shadow_ttft_ms IS NOT NULL AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms
+    WHERE source = :source AND stream = 1 AND shadow_ttft_ms IS NOT NULL AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms
 )
 SELECT
     side,

@@ -356,7 +356,51 @@ pub enum MirrorCommand {
     /// Example: kt mirror report --since 7d --min-similarity 0.6 --max-latency-regression 10 --max-cost-increase 0
     ///
     /// Example: kt mirror report --policy-config policy-config.yaml --format markdown > report.md
+    ///
+    /// Example: kt mirror report --source replay --since 1h   (pairs of `kt mirror replay`)
     Report(ReportArgs),
+    /// Re-send logged requests (`traffic_mirror.log_requests: true`) to a candidate target
+    /// with the config's model mapping, compare each answer with the logged primary answer
+    /// and record the pairs as replayed, for `kt mirror report --source replay`. Live
+    /// traffic is not touched. Resumable: a request already replayed to the target (or
+    /// mirrored to it live) is skipped, so a rerun after Ctrl-C continues where it stopped.
+    ///
+    /// Exit status: 0 done (also when the cost cap stopped it early), 1 cannot start,
+    /// 130 interrupted.
+    ///
+    /// Example: kt mirror replay --shadow anthropic --since 7d --policy-config policy-config.yaml
+    ///
+    /// Example: kt mirror replay --shadow anthropic --limit 500 --concurrency 8 --rate 5 --max-cost 2.50
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Target id (from `providers.targets`) to send the logged requests to.
+    #[arg(long, value_name = "TARGET")]
+    pub shadow: String,
+    /// The gateway's config (linted first): targets, keys (`secret_key_ref`), model
+    /// mapping, `compare_metrics`, redact policies, `pricing:`.
+    #[arg(long, value_name = "FILE")]
+    pub policy_config: PathBuf,
+    /// Only requests at or after this time: a duration back from now (`24h`, `7d`) or RFC 3339.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only requests before this time: a duration back from now or RFC 3339.
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Replay at most this many requests (oldest first).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Calls in flight at once.
+    #[arg(long, value_name = "C", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
+    /// Start at most this many calls per second (default: no limit).
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Stop before the replay's estimated spend would exceed this many US dollars.
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -399,6 +443,17 @@ pub struct ReportArgs {
     /// Least similar pairs listed per group.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub lowest: u32,
+    /// Which pairs to judge: `live` (traffic the gateway mirrored) or `replay` (pairs
+    /// written by `kt mirror replay`). The noise floor is always live traffic's.
+    #[arg(long, value_enum, default_value_t = ReportSource::Live)]
+    pub source: ReportSource,
+}
+
+/// `kt mirror report --source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportSource {
+    Live,
+    Replay,
 }
 
 /// Output formats of `kt mirror report`.

@@ -8,6 +8,7 @@
 //! - `providers`: one file per wire format (OpenAI, Anthropic, simulated) behind one `Provider`.
 //! - `mirror`: sampling and model mapping, the off-path shadow call, comparison metrics.
 //! - `store`: SQLite (refinery migrations, WAL), the writer thread, event reads, canned queries.
+//! - `replay`: `kt mirror replay`: logged requests re-sent to a candidate, off live traffic.
 //! - `report`: the migration report: canned queries, bootstrap intervals, gates; rendered
 //!   as a table, JSON, CSV, Markdown or HTML.
 //! - `output`: everything printed to stdout.
@@ -20,5 +21,6 @@ pub mod mirror;
 pub mod output;
 pub mod policy;
 pub mod providers;
+pub mod replay;
 pub mod report;
 pub mod store;

@@ -10,10 +10,10 @@ use anyhow::{Context, bail};
 
 use super::open_dbs;
 use super::time::parse_time;
-use crate::cli::{ReportArgs, ReportBy, ReportFormat};
+use crate::cli::{ReportArgs, ReportBy, ReportFormat, ReportSource};
 use crate::config::{self, Gates};
 use crate::output;
-use crate::report::{self, By, Options, PriceTable};
+use crate::report::{self, By, Options, PriceTable, Source};
 
 /// Exit status when the report could not be made (as clap's usage errors).
 const CANNOT_REPORT: u8 = 2;
@@ -70,6 +70,10 @@ fn report(args: &ReportArgs, dbs: &[PathBuf]) -> anyhow::Result<u8> {
     options.gates = gates(args, config_gates)?;
     options.min_pairs = args.min_pairs;
     options.lowest = args.lowest;
+    options.source = match args.source {
+        ReportSource::Live => Source::Live,
+        ReportSource::Replay => Source::Replay,
+    };
 
     let conn = open_dbs(dbs)?;
     let r = report::build(&conn, &options)?;

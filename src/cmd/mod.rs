@@ -9,6 +9,7 @@ mod events_diff;
 mod events_export;
 mod events_show;
 mod gateway_run;
+mod mirror_replay;
 mod mirror_report;
 mod policy_lint;
 mod time;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Events(EventsCommand::Prune(args)) => audit::prune(&args, &db),
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args, &db),
         Command::Mirror(MirrorCommand::Report(args)) => mirror_report::run(&args, &dbs),
+        Command::Mirror(MirrorCommand::Replay(args)) => mirror_replay::run(&args, &db),
         Command::Demo(args) => runtime()?.block_on(demo::run(&args, db)),
         Command::Db(DbCommand::Path) => Ok(db::path(&db)),
         Command::Db(DbCommand::Schema(args)) => db::schema(&args, &db),

@@ -11,6 +11,7 @@ mod shadow;
 pub use dispatch::{Background, Launched, Mirrored, Mirroring, ShadowWait, launch};
 pub use guard::SpendGuard;
 pub use sample::{draw, key_draw};
+pub(crate) use shadow::{CallInfo, call, shadow_row};
 pub use shadow::{PrimaryOutcome, ShadowKind, is_json};
 
 use crate::config::Mirror;

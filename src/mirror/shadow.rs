@@ -51,6 +51,8 @@ pub enum ShadowKind {
     Shadow,
     /// The primary asked a second time (`noise_floor_rate`).
     NoiseFloor,
+    /// A logged request re-sent later by `kt mirror replay`.
+    Replay,
 }
 
 impl ShadowKind {
@@ -59,6 +61,7 @@ impl ShadowKind {
         match self {
             Self::Shadow => "shadow",
             Self::NoiseFloor => "noise_floor",
+            Self::Replay => "replay",
         }
     }
 }
@@ -116,18 +119,8 @@ pub async fn run_shadow(job: ShadowJob) {
         guard,
     } = job;
     let started = Instant::now();
-    let call = async {
-        if stream {
-            shadow_stream(&provider, &request, &model, timeout, started).await
-        } else {
-            provider
-                .chat(&request, &model, Some(timeout))
-                .await
-                .map(|c| (c, None))
-        }
-    };
     let result = tokio::select! {
-        r = call => r,
+        r = call(&provider, &request, &model, stream, timeout, started) => r,
         () = cancel.cancelled() => Err(UpstreamError::Cancelled),
     };
     let latency_ms = elapsed_ms(started);
@@ -180,19 +173,41 @@ fn count_against(guard: &SpendGuard, row: &ShadowRow) {
     );
 }
 
-/// The facts about one finished background call that go into its row.
-struct CallInfo<'a> {
-    kind: ShadowKind,
+/// Calls `provider` for `model` as the caller was answered (streamed or not) within
+/// `timeout`; the answer and, for a stream, its time to first token. Shared with replay.
+pub(crate) async fn call(
+    provider: &Provider,
+    request: &Map<String, Value>,
+    model: &str,
     stream: bool,
-    has_tools: bool,
-    json_mode: bool,
-    request_id: &'a str,
-    provider: &'a Provider,
-    model: &'a str,
-    latency_ms: u64,
+    timeout: Duration,
+    started: Instant,
+) -> Result<(Completion, Option<u64>), UpstreamError> {
+    if stream {
+        shadow_stream(provider, request, model, timeout, started).await
+    } else {
+        provider
+            .chat(request, model, Some(timeout))
+            .await
+            .map(|c| (c, None))
+    }
 }
 
-fn shadow_row(
+/// The facts about one finished background call that go into its row.
+pub(crate) struct CallInfo<'a> {
+    pub kind: ShadowKind,
+    pub stream: bool,
+    pub has_tools: bool,
+    pub json_mode: bool,
+    pub request_id: &'a str,
+    pub provider: &'a Provider,
+    pub model: &'a str,
+    pub latency_ms: u64,
+}
+
+/// The `shadow_results` row of a finished call, compared with the primary's outcome
+/// (live shadows, noise-floor calls and replays alike).
+pub(crate) fn shadow_row(
     call: &CallInfo<'_>,
     result: Result<(Completion, Option<u64>), UpstreamError>,
     primary: Option<&PrimaryOutcome>,

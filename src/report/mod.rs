@@ -67,6 +67,28 @@ pub struct Options {
     pub min_pairs: u64,
     /// `--lowest`: least similar pairs listed per group.
     pub lowest: u32,
+    /// `--source`: live mirrored pairs or replayed ones.
+    pub source: Source,
+}
+
+/// Which pairs a report judges (`mirror_pairs.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// Pairs of live traffic mirrored by the gateway.
+    #[default]
+    Live,
+    /// Pairs written by `kt mirror replay` (`shadow_results.kind = 'replay'`).
+    Replay,
+}
+
+impl Source {
+    /// The `mirror_pairs.source` value and the JSON `source` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Replay => "replay",
+        }
+    }
 }
 
 impl Options {
@@ -81,6 +103,7 @@ impl Options {
             gates: Gates::default(),
             min_pairs: DEFAULT_MIN_PAIRS,
             lowest: DEFAULT_LOWEST,
+            source: Source::Live,
         }
     }
 }
@@ -202,6 +225,7 @@ pub fn build(conn: &Connection, o: &Options) -> Result<MirrorReport, StoreError>
         by: By::Mapping.as_str(),
         pricing: "{}".to_owned(),
         limit: i64::from(o.lowest),
+        source: o.source.as_str(),
     };
     let run = |q, p: &sql::Params| sql::rows(conn, q, p);
     let window_row = run(queries::REPORT_WINDOW, &params)?
@@ -244,7 +268,7 @@ pub fn build(conn: &Connection, o: &Options) -> Result<MirrorReport, StoreError>
             days: cost::window_days(start, end, None),
         },
         by: o.by.as_str(),
-        source: "live",
+        source: o.source.as_str(),
         summary: run(queries::MIRROR_SUMMARY, &params)?
             .into_iter()
             .next()

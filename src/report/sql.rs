@@ -24,6 +24,8 @@ pub struct Params {
     pub pricing: String,
     /// `:limit`: rows per group for `report_lowest`.
     pub limit: i64,
+    /// `:source`: which pairs, `live` (mirrored traffic) or `replay` (`kt mirror replay`).
+    pub source: &'static str,
 }
 
 impl Params {
@@ -34,6 +36,7 @@ impl Params {
             ":by" => SqlValue::Text(self.by.to_owned()),
             ":pricing" => SqlValue::Text(self.pricing.clone()),
             ":limit" => SqlValue::Integer(self.limit),
+            ":source" => SqlValue::Text(self.source.to_owned()),
             _ => return None,
         })
     }

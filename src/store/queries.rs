@@ -63,6 +63,10 @@ query!(REPORT_PAUSES, "report_pauses");
 query!(GUARD_SPEND_TODAY, "guard_spend_today");
 query!(GUARD_LAST_EVENTS, "guard_last_events");
 
+// `kt mirror replay` (src/replay/).
+query!(REPLAY_PENDING, "replay_pending");
+query!(REPLAY_CANDIDATES, "replay_candidates");
+
 /// Every query, for the test that runs them all on a fresh database.
 pub const ALL: &[Query] = &[
     INSERT_REQUEST,
@@ -104,6 +108,8 @@ pub const ALL: &[Query] = &[
     REPORT_PAUSES,
     GUARD_SPEND_TODAY,
     GUARD_LAST_EVENTS,
+    REPLAY_PENDING,
+    REPLAY_CANDIDATES,
 ];
 
 #[cfg(test)]
