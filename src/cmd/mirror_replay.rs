@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::open_db;
 use super::time::{parse_time, unix_ms};
 use crate::cli::ReplayArgs;
-use crate::config::{self, CompareMetric, Config, Severity};
+use crate::config::{self, CompareMetric, Config};
 use crate::output;
 use crate::policy::ContentFilter;
 use crate::providers::{Provider, http_client};
@@ -150,23 +150,10 @@ pub fn run(args: &ReplayArgs, db: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The config, linted; an invalid one is refused with its findings.
+/// The config, linted; an invalid one is refused with its findings. Warnings are not
+/// shown: they concern the gateway (e.g. another target's unset key).
 fn load_config(path: &Path) -> anyhow::Result<Config> {
     let lint = config::load(path)?;
-    for f in lint
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-    {
-        tracing::warn!(
-            "{}:{}:{}: {}: {}",
-            lint.file,
-            f.line,
-            f.column,
-            f.path,
-            f.message
-        );
-    }
     match lint.config {
         Some(cfg) => Ok(cfg),
         None => {
