@@ -500,3 +500,41 @@ async fn without_log_requests_nothing_is_stored_or_replayed() {
     );
     assert_eq!(other.count(), 0);
 }
+
+// Proves the logged body is the one the primary got, after `action: redact`: the e-mail
+// address is neither stored nor replayed.
+#[tokio::test(flavor = "multi_thread")]
+async fn logged_bodies_are_redacted_before_they_are_stored_or_replayed() {
+    let (p, live, other) = (
+        primary().await,
+        candidate(Duration::ZERO).await,
+        candidate(Duration::ZERO).await,
+    );
+    let policy =
+        "policies:\n  - name: content-filter\n    type: content_filter\n    action: redact\n";
+    let mut kt = Kt::start(
+        &config(&p, &live, &other, false, "  log_requests: true\n", policy),
+        &keys(),
+    );
+    let a = post(
+        &kt,
+        &chat("gpt-4o-mini", "write to jane.doe@example.com please"),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    stop(&mut kt);
+    let conn = rusqlite::Connection::open(&kt.db).unwrap();
+    let body: String = conn
+        .query_row("SELECT request_body FROM requests", [], |r| r.get(0))
+        .unwrap();
+    assert!(!body.contains("jane.doe"), "{body}");
+    assert!(body.contains("[REDACTED:email]"), "{body}");
+    assert!(summary(&replay(&kt, &[])).starts_with("replay to other: 1 replayed"));
+    let sent = prompt_of(&other.calls()[0]);
+    assert_eq!(
+        sent,
+        prompt_of(&p.calls()[0]),
+        "the candidate gets what the primary got"
+    );
+    assert!(!sent.contains("jane.doe"), "{sent}");
+}
