@@ -425,7 +425,7 @@ async fn ctrl_c_stops_cleanly_and_a_rerun_completes_without_duplicates() {
     let ids = send_requests(&kt, 10).await;
     stop(&mut kt);
 
-    let mut child = replay_cmd(&kt, &["--concurrency", "2"])
+    let child = replay_cmd(&kt, &["--concurrency", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
