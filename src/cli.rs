@@ -185,8 +185,8 @@ pub enum EventsCommand {
     /// Example: kt events show 01936f4e-8d2a   (a full id or a unique prefix)
     Show(ShowArgs),
     /// Write the mirrored pairs as an evaluation dataset, one JSON object per pair: both
-    /// answers' texts (when logged) and every metric. Prompts are never stored, so they are
-    /// not exported.
+    /// answers' texts (when logged) and every metric. Prompts are not exported (they are
+    /// stored only with `traffic_mirror.log_requests`, for replay).
     ///
     /// Example: kt events export --format jsonl --since 7d --output pairs.jsonl
     Export(ExportArgs),
