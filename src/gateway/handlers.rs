@@ -513,7 +513,8 @@ pub(super) async fn record(state: AppState, mut row: RequestRow, scan: Scan) {
         row.json_valid = scan.response_text.as_deref().map(mirror::is_json);
     }
     row.policy_findings = serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into());
-    if let Some(body) = scan.request_body {
+    // log_requests: a request the primary never got (rejected: untranslatable) is not kept.
+    if let Some(body) = scan.request_body.filter(|_| row.status != "rejected") {
         row.request_body = Some(String::from_utf8_lossy(&body).into_owned());
     }
     log_request(&row);
