@@ -255,7 +255,7 @@ async fn replays_each_logged_request_once_and_resumes() {
 }
 
 // Proves `kt mirror report --source replay` judges only replayed pairs and `--source live`
-// (the default) only mirrored ones, on the same requests.
+// (the default) only mirrored ones, on the same requests; and that --rate spaces the calls.
 #[tokio::test(flavor = "multi_thread")]
 async fn report_source_keeps_replay_and_live_pairs_apart() {
     let (p, live, other) = (
@@ -270,7 +270,14 @@ async fn report_source_keeps_replay_and_live_pairs_apart() {
     send_requests(&kt, 4).await;
     stop(&mut kt);
     assert_eq!(live.count(), 4);
-    let out = replay(&kt, &[]);
+    // --rate 20 starts a call every 50 ms at most: four calls take at least 150 ms.
+    let started = Instant::now();
+    let out = replay(&kt, &["--rate", "20"]);
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         summary(&out).starts_with("replay to other: 4 replayed"),
         "{}",
