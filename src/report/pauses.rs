@@ -88,6 +88,7 @@ mod tests {
             by: "all",
             pricing: "{}".into(),
             limit: 5,
+            source: "live",
         };
         let got = collect(&conn, &params).unwrap();
         let event = |ts: &str, event: &str, reason: &str, detail: Option<&str>| PauseEvent {
