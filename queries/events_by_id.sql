@@ -1,6 +1,7 @@
 -- events_by_id: the events whose id starts with :id_prefix (a full id or a prefix; ids
 -- are lowercase UUIDs, so `< prefix || '~'` bounds the range and the primary key index
--- serves it), at most :limit, in id (time) order. For `kt events show`.
+-- serves it), or whose client_request_id (the caller's x-request-id) is exactly :id_prefix,
+-- at most :limit, in id (time) order. For `kt events show`.
 -- Columns: the events_recent columns; the primary's logged answer and quality columns
 -- (response_text, has_tools, json_mode, answer_chars, tool_calls, json_valid); the rest
 -- of the shadow row prefixed s_; the noise-floor pair prefixed n_ (NULL when none).
@@ -8,7 +9,7 @@ SELECT
     r.rowid AS seq, r.id, r.ts, r.target, r.provider, r.model, r.status, r.http_status,
     r.latency_ms, r.upstream_latency_ms, r.input_tokens, r.output_tokens, r.finish_reason,
     r.error_class, r.error_message, r.mirror_state, r.shadow_target, r.shadow_model,
-    r.policy_findings, r.stream, r.ttft_ms,
+    r.policy_findings, r.stream, r.ttft_ms, r.client_request_id, r.ingress,
     r.response_text, r.has_tools, r.json_mode, r.answer_chars, r.tool_calls, r.json_valid,
     s.provider AS s_provider, s.model AS s_model, s.status AS s_status,
     s.http_status AS s_http_status, s.latency_ms AS s_latency_ms,
@@ -28,6 +29,7 @@ LEFT JOIN shadow_results s
     ON s.request_id = r.id AND s.shadow_target = r.shadow_target AND s.kind = 'shadow'
 LEFT JOIN shadow_results n
     ON n.request_id = r.id AND n.kind = 'noise_floor'
-WHERE r.id >= :id_prefix AND r.id < :id_prefix || '~'
+WHERE (r.id >= :id_prefix AND r.id < :id_prefix || '~')
+   OR r.client_request_id = :id_prefix
 ORDER BY r.id
 LIMIT :limit;

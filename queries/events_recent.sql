@@ -13,7 +13,7 @@ SELECT
     r.rowid AS seq, r.id, r.ts, r.target, r.provider, r.model, r.status, r.http_status,
     r.latency_ms, r.upstream_latency_ms, r.input_tokens, r.output_tokens, r.finish_reason,
     r.error_class, r.error_message, r.mirror_state, r.shadow_target, r.shadow_model,
-    r.policy_findings, r.stream, r.ttft_ms,
+    r.policy_findings, r.stream, r.ttft_ms, r.client_request_id, r.ingress,
     s.provider AS s_provider, s.model AS s_model, s.status AS s_status,
     s.http_status AS s_http_status, s.latency_ms AS s_latency_ms,
     s.input_tokens AS s_input_tokens, s.output_tokens AS s_output_tokens,

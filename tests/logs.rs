@@ -73,3 +73,89 @@ async fn rust_log_filters_request_lines() {
     assert!(log.contains("Gateway ready"), "{log}");
     assert!(!log.contains("kt::request"), "{log}");
 }
+
+// Proves a caller's `x-request-id` is echoed back (plain and streamed), stored in the
+// event as `client_request_id` with kt's event id in `x-kt-event-id`, logged, and findable
+// with `kt events show`; an invalid one is ignored (kt answers with its event id).
+#[tokio::test(flavor = "multi_thread")]
+async fn caller_request_ids_are_echoed_stored_and_logged() {
+    let primary = fake_upstream(|call| {
+        if call.body["stream"] == true {
+            Reply::sse(
+                openai_sse(call, &["hel", "lo"], 3, 4),
+                std::time::Duration::ZERO,
+            )
+        } else {
+            openai_ok("gpt-4o-mini", "hello", 3, 4)
+        }
+    })
+    .await;
+    let shadow = fake_upstream(|_| anthropic_ok("claude-sonnet-4-20250514", "hi", 3, 4)).await;
+    let mut kt = gateway(&primary, &shadow, &[]);
+    let client = reqwest::Client::new();
+    let url = kt.url("/v1/chat/completions");
+    let plain = client
+        .post(&url)
+        .header("x-request-id", "caller-123")
+        .json(&chat("gpt-4o-mini", "hello there"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()["x-request-id"], "caller-123");
+    let plain_event = plain.headers()["x-kt-event-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut streamed_body = chat("gpt-4o-mini", "stream please");
+    streamed_body["stream"] = serde_json::json!(true);
+    let streamed = client
+        .post(&url)
+        .header("x-request-id", "caller-456")
+        .json(&streamed_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.headers()["x-request-id"], "caller-456");
+    let _ = streamed.text().await.unwrap();
+    let invalid = client
+        .post(&url)
+        .header("x-request-id", "has space")
+        .json(&chat("gpt-4o-mini", "bad id"))
+        .send()
+        .await
+        .unwrap();
+    let invalid_event = invalid.headers()["x-kt-event-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        invalid.headers()["x-request-id"].to_str().unwrap(),
+        invalid_event
+    );
+    let log = stop(&mut kt);
+
+    let evs = events(&kt.db, 10);
+    let by_event = |id: &str| evs.iter().find(|e| e["id"] == id).unwrap().clone();
+    assert_eq!(by_event(&plain_event)["client_request_id"], "caller-123");
+    assert_eq!(by_event(&plain_event)["ingress"], "openai");
+    assert!(by_event(&invalid_event)["client_request_id"].is_null());
+    assert!(
+        evs.iter()
+            .any(|e| e["client_request_id"] == "caller-456" && e["stream"] == true),
+        "{evs:#?}"
+    );
+    let shown: Value = serde_json::from_str(&stdout_ok(&kt.cli(&[
+        "events",
+        "show",
+        "caller-123",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(shown["id"], plain_event.as_str());
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"client_request_id\":\"caller-123\"")),
+        "{log}"
+    );
+}

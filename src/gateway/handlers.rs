@@ -11,12 +11,13 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::errors::ApiError;
 use super::live::Live;
+use super::request_id;
 use super::state::AppState;
 use super::stream::{Relay, stream_flags};
 use crate::mirror::{self, Background, Decision, Mirrored, Mirroring, PrimaryOutcome};
@@ -34,9 +35,11 @@ pub async fn chat_completions(
     // The request keeps this state to the end, whatever a config reload does meanwhile.
     let state = live.current();
     let started = Instant::now();
+    let mut first_row = new_row(&state);
+    first_row.client_request_id = request_id::from_caller(&headers);
     let mut pending = Unanswered {
         state: state.clone(),
-        row: Some(new_row(&state)),
+        row: Some(first_row),
         started,
         _in_flight: state.tracker.token(),
     };
@@ -121,6 +124,7 @@ pub(super) fn new_row(state: &AppState) -> RequestRow {
         target: state.primary.id.clone(),
         provider: state.primary.kind.as_str().to_string(),
         mirror_state: "not_eligible".into(),
+        ingress: "openai",
         ..RequestRow::default()
     }
 }
@@ -156,9 +160,11 @@ fn answer(
             e.into_response()
         }
     };
-    if let Ok(v) = HeaderValue::from_str(&row.id) {
-        response.headers_mut().insert("x-request-id", v);
-    }
+    request_id::set(
+        response.headers_mut(),
+        &row.id,
+        row.client_request_id.as_deref(),
+    );
     state.answered.fetch_add(1, Ordering::Relaxed);
     let bg = state.clone();
     state.tracker.spawn(record(bg, row, scan));
@@ -526,6 +532,7 @@ fn log_request(row: &RequestRow) {
     tracing::info!(
         target: "kt::request",
         request_id = %row.id,
+        client_request_id = row.client_request_id.as_deref().unwrap_or(""),
         target_id = %row.target,
         model = row.model.as_deref().unwrap_or(""),
         status = %row.status,

@@ -6,6 +6,7 @@ mod handlers;
 mod live;
 mod protocol_errors;
 mod reload;
+mod request_id;
 mod run;
 mod state;
 mod stream;

@@ -147,6 +147,7 @@ impl Relay {
     /// The `text/event-stream` response.
     pub fn into_response(self) -> Response {
         let id = self.row.id.clone();
+        let client_id = self.row.client_request_id.clone();
         let in_flight = self.state.tracker.token();
         let guard = Guard {
             state: self.state,
@@ -229,9 +230,7 @@ impl Relay {
             HeaderValue::from_static("text/event-stream"),
         );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        if let Ok(v) = HeaderValue::from_str(&id) {
-            h.insert("x-request-id", v);
-        }
+        super::request_id::set(h, &id, client_id.as_deref());
         resp
     }
 }

@@ -15,6 +15,10 @@ pub struct Event {
     #[serde(skip)]
     pub seq: i64,
     pub id: String,
+    /// The caller's `x-request-id`, when it sent one.
+    pub client_request_id: Option<String>,
+    /// The API the caller spoke: `openai` (chat completions) or `anthropic` (messages).
+    pub ingress: String,
     pub timestamp: String,
     /// Target that answered.
     pub target: String,
@@ -217,6 +221,8 @@ pub(super) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     Ok(Event {
         seq: r.get("seq")?,
         id: r.get("id")?,
+        client_request_id: r.get("client_request_id")?,
+        ingress: r.get("ingress")?,
         timestamp: r.get("ts")?,
         provider: r.get("provider")?,
         http_status: r.get("http_status")?,

@@ -41,6 +41,10 @@ pub struct RequestRow {
     /// The second and later shadows (target, model) the request was mirrored to
     /// (`request_extra_shadows`); the first is `shadow_target` / `shadow_model`.
     pub extra_shadows: Vec<(String, String)>,
+    /// The caller's `x-request-id`, when it sent a valid one.
+    pub client_request_id: Option<String>,
+    /// The API the caller used: `openai` (chat completions) or `anthropic` (messages).
+    pub ingress: &'static str,
 }
 
 /// A `shadow_results` row.
@@ -106,6 +110,8 @@ impl RequestRow {
             ":tool_calls": self.tool_calls,
             ":json_valid": self.json_valid,
             ":request_body": self.request_body,
+            ":client_request_id": self.client_request_id,
+            ":ingress": if self.ingress.is_empty() { "openai" } else { self.ingress },
         })
         .map(|_| ())
     }
