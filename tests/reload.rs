@@ -182,3 +182,73 @@ async fn watch_config_reloads_when_the_file_changes() {
     );
     assert_eq!(mirror_states(&kt), ["not_sampled", "mirrored"]);
 }
+
+/// The tutorial config with a spend guard capping the shadow at `max_tokens` a day.
+fn guarded(primary: &Upstream, shadow: &Upstream, max_tokens: u64) -> String {
+    mirror_config(
+        &primary.url(),
+        "anthropic",
+        &shadow.url(),
+        &format!("  spend_guard:\n    max_tokens_per_day: {max_tokens}\n"),
+    )
+}
+
+// Proves a reload that raises the spend guard's cap lifts the pause: the new guard is
+// seeded with today's spend from the database (so it knows the earlier calls) and records
+// a `config` resume; a reload that leaves the guard alone keeps it (and its pause).
+#[tokio::test(flavor = "multi_thread")]
+async fn reload_carries_or_reseeds_the_spend_guard() {
+    let a = primary("from A", Duration::ZERO).await;
+    let s = shadow().await;
+    let mut kt = Kt::start(&guarded(&a, &s, 10), &keys());
+    let client = reqwest::Client::new();
+    let ask = |i: usize| chat("gpt-4o-mini", &format!("question {i}"));
+    // 11 + 22 shadow tokens reach the cap of 10: the second request is paused.
+    post_with(&client, &kt, &ask(0)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    post_with(&client, &kt, &ask(1)).await;
+
+    // Same guard settings, another change (sample_rate): the pause carries on.
+    let same = edit(
+        &guarded(&a, &s, 10),
+        "  sample_rate: 1.0\n",
+        "  sample_rate: 0.99999\n",
+    );
+    std::fs::write(config_path(&kt), same).unwrap();
+    kt.signal("HUP");
+    wait_for_log(&kt, "Config reloaded", 1);
+    post_with(&client, &kt, &ask(2)).await;
+
+    // A higher cap: the rebuilt guard knows today's 33 tokens and lets calls through.
+    std::fs::write(config_path(&kt), guarded(&a, &s, 1_000_000)).unwrap();
+    kt.signal("HUP");
+    wait_for_log(&kt, "Config reloaded", 2);
+    post_with(&client, &kt, &ask(3)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let h = healthz(&kt).await;
+    stop(&mut kt);
+
+    assert_eq!(
+        mirror_states(&kt),
+        ["mirrored", "paused", "paused", "mirrored"],
+        "{}",
+        kt.log_text()
+    );
+    assert_eq!(s.count(), 2);
+    assert_eq!(h["spend_guard"]["anthropic"]["tokens_today"], 66, "{h}");
+    let c = rusqlite::Connection::open(&kt.db).unwrap();
+    let events: Vec<(String, String)> = c
+        .prepare("SELECT event, reason FROM mirror_pauses ORDER BY ts_unix_ms, rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("pause".to_string(), "spend_tokens".to_string()),
+            ("resume".to_string(), "config".to_string())
+        ]
+    );
+}
