@@ -4,6 +4,7 @@
 //! - `cli`, `cmd`: the command line and one file per subcommand.
 //! - `config`: YAML → spanned tree → lint findings + the validated [`config::Config`].
 //! - `gateway`: axum router, handlers, OpenAI-shaped errors, graceful shutdown.
+//! - `metrics`: the Prometheus recorder: counters and histograms from finished rows.
 //! - `policy`: content filter (flag/block) and audit-log settings.
 //! - `providers`: one file per wire format (OpenAI, Anthropic, simulated) behind one `Provider`.
 //! - `mirror`: sampling and model mapping, the off-path shadow call, comparison metrics.
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod gateway;
+pub mod metrics;
 pub mod mirror;
 pub mod output;
 pub mod policy;

@@ -524,6 +524,7 @@ pub(super) async fn record(state: AppState, mut row: RequestRow, scan: Scan) {
         row.request_body = Some(String::from_utf8_lossy(&body).into_owned());
     }
     log_request(&row);
+    crate::metrics::request_recorded(&row);
     state.sink.request(row).await;
 }
 

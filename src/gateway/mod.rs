@@ -4,6 +4,7 @@
 mod errors;
 mod handlers;
 mod live;
+mod metrics;
 mod protocol_errors;
 mod reload;
 mod request_id;
@@ -44,6 +45,10 @@ pub fn router(state: Live) -> Router {
         .route(
             "/healthz",
             get(handlers::healthz).fallback(handlers::method_not_allowed),
+        )
+        .route(
+            "/metrics",
+            get(metrics::scrape).fallback(handlers::method_not_allowed),
         )
         .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -54,6 +54,8 @@ impl Gateway {
         drain: Duration,
         reload_from: Option<ReloadSource>,
     ) -> Result<Self, GatewayError> {
+        // Before the first request, so every request is counted (idempotent).
+        crate::metrics::install();
         let settings = AuditSettings::from_config(&config);
         let db_path = db.to_path_buf();
         // Opening, migrating and pruning are blocking SQLite work: keep them off the

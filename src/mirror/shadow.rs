@@ -151,6 +151,7 @@ pub async fn run_shadow(job: ShadowJob) {
     if let Some(guard) = guard {
         count_against(&guard, &row);
     }
+    crate::metrics::shadow_finished(&row);
     sink.shadow(row).await;
     drop(permit);
 }
