@@ -232,8 +232,9 @@ pub struct Snapshot {
     pub events_dropped_queue_full: u64,
     pub events_dropped_write_failed: u64,
     pub shadows_in_flight: usize,
-    /// `None` when mirroring is off.
-    pub max_in_flight: Option<usize>,
+    /// `traffic_mirror.max_in_flight`; 0 when mirroring is off (a reload can turn it off,
+    /// and a series cannot be taken back, so it must not keep the old value).
+    pub max_in_flight: usize,
     pub mirror_dropped: u64,
     pub reloads_applied: u64,
     pub reloads_refused: u64,
@@ -255,9 +256,7 @@ fn apply(snap: &Snapshot) {
     counter!("kt_events_dropped_total", "reason" => "write_failed")
         .absolute(snap.events_dropped_write_failed);
     gauge!("kt_shadows_in_flight").set(snap.shadows_in_flight as f64);
-    if let Some(max) = snap.max_in_flight {
-        gauge!("kt_shadow_max_in_flight").set(max as f64);
-    }
+    gauge!("kt_shadow_max_in_flight").set(snap.max_in_flight as f64);
     counter!("kt_mirror_dropped_total").absolute(snap.mirror_dropped);
     counter!("kt_config_reloads_total", "result" => "applied").absolute(snap.reloads_applied);
     counter!("kt_config_reloads_total", "result" => "refused").absolute(snap.reloads_refused);
@@ -392,7 +391,7 @@ mod tests {
             events_dropped_queue_full: 2,
             events_dropped_write_failed: 1,
             shadows_in_flight: 4,
-            max_in_flight: Some(256),
+            max_in_flight: 256,
             mirror_dropped: 5,
             reloads_applied: 6,
             reloads_refused: 7,

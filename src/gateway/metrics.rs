@@ -41,7 +41,7 @@ fn snapshot(state: &AppState) -> Snapshot {
         shadows_in_flight: max_in_flight.map_or(0, |max| {
             max.saturating_sub(state.mirror_slots.available_permits())
         }),
-        max_in_flight,
+        max_in_flight: max_in_flight.unwrap_or(0),
         mirror_dropped: state.mirror_dropped.load(Ordering::Relaxed),
         reloads_applied: state.reloads.applied.load(Ordering::Relaxed),
         reloads_refused: state.reloads.refused.load(Ordering::Relaxed),
