@@ -525,13 +525,13 @@ async fn counters_survive_config_reloads() {
 }
 
 // Proves the saturation gauges move: with max_in_flight 1 and a slow shadow, a second
-// request finds no slot (dropped), the in-flight gauge shows the running shadow; and
+// request finds no slot (dropped), the in-flight gauge shows the running (30 s) shadow; and
 // /metrics stays open like /healthz when callers need a gateway key (wrong method: 405).
 #[tokio::test(flavor = "multi_thread")]
 async fn saturation_shows_and_metrics_are_open_with_caller_keys() {
     let primary = fake_upstream(|c| openai_ok(&model_of(c), "hi", 3, 1)).await;
     let shadow =
-        fake_upstream(|_| anthropic_ok(CLAUDE, "hello", 3, 1).after(Duration::from_secs(3))).await;
+        fake_upstream(|_| anthropic_ok(CLAUDE, "hello", 3, 1).after(Duration::from_secs(30))).await;
     let cfg = format!(
         "{}gateway:\n  api_keys:\n    - env: KT_GATEWAY_KEY\n",
         mirror_config(
