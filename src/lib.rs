@@ -3,7 +3,10 @@
 //! Layout (a request flows top to bottom):
 //! - `cli`, `cmd`: the command line and one file per subcommand.
 //! - `config`: YAML → spanned tree → lint findings + the validated [`config::Config`].
-//! - `gateway`: axum router, handlers, OpenAI-shaped errors, graceful shutdown.
+//! - `gateway`: axum router, handlers (`/v1/chat/completions`, `/v1/messages`,
+//!   `/v1/models`), errors in the caller's dialect, graceful shutdown.
+//! - `ingress`: the Anthropic Messages dialect callers may speak, translated to and from
+//!   kt's internal Chat Completions shape.
 //! - `metrics`: the Prometheus recorder: counters and histograms from finished rows.
 //! - `policy`: content filter (flag/block) and audit-log settings.
 //! - `providers`: one file per wire format (OpenAI, Anthropic, simulated) behind one `Provider`.
@@ -18,6 +21,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod gateway;
+pub mod ingress;
 pub mod metrics;
 pub mod mirror;
 pub mod output;

@@ -1,5 +1,6 @@
-//! Errors returned to callers, always in the OpenAI error shape
-//! (`{"error":{"message","type","param","code"}}`) with a status that fits.
+//! Errors returned to callers, with a status that fits: in the OpenAI error shape
+//! (`{"error":{"message","type","param","code"}}`), or for callers of `/v1/messages` in
+//! Anthropic's (`{"type":"error","error":{"type","message"}}`).
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -168,11 +169,25 @@ impl ApiError {
             "code": self.code,
         }})
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut resp = (self.status, axum::Json(self.body())).into_response();
+    /// The answer in Anthropic's error shape; `request_id` is kt's event id.
+    pub fn into_anthropic_response(self, request_id: &str) -> Response {
+        let body = self.anthropic_body(Some(request_id));
+        self.respond(body)
+    }
+
+    /// The JSON body in Anthropic's error shape (also the data of a mid-stream `error` event).
+    pub fn anthropic_body(&self, request_id: Option<&str>) -> serde_json::Value {
+        crate::ingress::anthropic_response::error_body(
+            self.status.as_u16(),
+            &self.kind,
+            &self.message,
+            request_id,
+        )
+    }
+
+    fn respond(self, body: serde_json::Value) -> Response {
+        let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(v) = self
             .retry_after
             .as_deref()
@@ -181,5 +196,12 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert("retry-after", v);
         }
         resp
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
+        self.respond(body)
     }
 }

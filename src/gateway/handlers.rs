@@ -1,7 +1,8 @@
-//! HTTP handlers: `POST /v1/chat/completions` (the proxied primary path), `GET /healthz`,
-//! and OpenAI-shaped answers for unknown routes.
+//! HTTP handlers: `POST /v1/chat/completions` and the primary path it shares with
+//! `POST /v1/messages` (`complete`), `GET /healthz`, caller authentication, and answers for
+//! unknown routes.
 //!
-//! The chat handler does only what the caller's answer needs: parse the body once, decide
+//! The primary path does only what the caller's answer needs: parse the body once, decide
 //! about mirroring, call the primary, answer. The shadow call, the comparison, the content
 //! scan for flagging and the database write all run as tracked background tasks.
 
@@ -11,13 +12,15 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::dialect::{Dialect, Inbound};
 use super::errors::ApiError;
 use super::live::Live;
 use super::request_id;
+use super::sse::Encoder;
 use super::state::AppState;
 use super::stream::{Relay, stream_flags};
 use crate::mirror::{self, Background, Decision, Mirrored, Mirroring, PrimaryOutcome};
@@ -32,10 +35,22 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    complete(&live, &headers, body, Dialect::OpenAi).await
+}
+
+/// A completion request in either dialect: translated into the internal request, answered
+/// by the primary, mirrored and recorded, and answered in the caller's dialect.
+pub(super) async fn complete(
+    live: &Live,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    dialect: Dialect,
+) -> Response {
     // The request keeps this state to the end, whatever a config reload does meanwhile.
     let state = live.current();
     let started = Instant::now();
     let mut first_row = new_row(&state);
+    first_row.ingress = dialect.as_str();
     first_row.client_request_id = request_id::from_caller(&headers);
     let mut pending = Unanswered {
         state: state.clone(),
@@ -44,15 +59,7 @@ pub async fn chat_completions(
         _in_flight: state.tracker.token(),
     };
     let mut scan = Scan::default();
-    let result = proxy(
-        &state,
-        &headers,
-        body,
-        pending.row_mut(),
-        &mut scan,
-        started,
-    )
-    .await;
+    let result = proxy(&state, headers, body, pending.row_mut(), &mut scan, started).await;
     let mut row = pending.take();
     match result {
         // The relay owns the row now and records it when the stream ends.
@@ -137,12 +144,18 @@ fn answer(
     result: Result<Map<String, Value>, ApiError>,
     scan: Scan,
 ) -> Response {
+    // The row knows which dialect the caller speaks (`ingress`), so every answer, whatever
+    // its route or outcome, is shaped for it here.
+    let dialect = Dialect::of_ingress(row.ingress);
     let mut response = match result {
-        Ok(mut answer) => {
+        Ok(answer) => {
             row.status = "success".into();
             row.http_status = 200;
-            answer.insert("provider".into(), Value::String(state.primary.id.clone()));
-            (StatusCode::OK, axum::Json(Value::Object(answer))).into_response()
+            dialect.success(
+                answer,
+                &state.primary.id,
+                row.model.as_deref().unwrap_or_default(),
+            )
         }
         Err(e) => {
             if row.status.is_empty() {
@@ -157,7 +170,7 @@ fn answer(
             row.http_status = e.status.as_u16();
             row.error_class = Some(e.class.to_string());
             row.error_message = Some(e.message.clone());
-            e.into_response()
+            dialect.error(e, &row.id)
         }
     };
     request_id::set(
@@ -183,8 +196,9 @@ pub(super) struct Scan {
     pub(super) request_body: Option<Bytes>,
 }
 
-/// The primary path. Fills `row` as it learns things; returns the answer body or the
-/// error for the caller.
+/// The primary path, for both dialects (`row.ingress` says which one the body is in).
+/// Fills `row` as it learns things; returns the internal answer body or the error for the
+/// caller.
 async fn proxy(
     state: &AppState,
     headers: &HeaderMap,
@@ -205,7 +219,7 @@ async fn proxy(
             ApiError::bad_request(format!("cannot read the request body: {rejection}"), None)
         }
     })?;
-    let mut req = parse_request(&body)?;
+    let Inbound { mut req, caller } = Dialect::of_ingress(row.ingress).parse(&body)?;
     let model = req
         .get("model")
         .and_then(Value::as_str)
@@ -257,8 +271,10 @@ async fn proxy(
 
     // traffic_mirror.log_requests (for `kt mirror replay`): the caller's bytes are what the
     // primary gets unless a redact policy changed the request; keeping them is a refcount.
+    // A translated request is logged as the internal request: replay sends it to a target
+    // as Chat Completions.
     if state.config.log_requests {
-        scan.request_body = Some(if scan.redacted.is_empty() {
+        scan.request_body = Some(if scan.redacted.is_empty() && caller.is_none() {
             body.clone()
         } else {
             Bytes::from(serde_json::to_vec(&req).unwrap_or_default())
@@ -272,7 +288,8 @@ async fn proxy(
         .prepare(&req, &model)
         .map_err(|e| ApiError::from_upstream(&state.primary.id, &e))?;
 
-    let mut mirroring = start_mirroring(state, headers, &req, &model, is_stream, row);
+    let sample_body = caller.as_ref().unwrap_or(&req);
+    let mut mirroring = start_mirroring(state, headers, &req, sample_body, &model, is_stream, row);
     // `async: false`: hold the answer until the shadows are recorded (bounded).
     let wait_for_shadow = mirroring.take_wait(state.config.mirror.as_ref());
 
@@ -296,7 +313,7 @@ async fn proxy(
             row: std::mem::take(row),
             scan: std::mem::take(scan),
             upstream,
-            include_usage,
+            encoder: Encoder::new(Dialect::of_ingress(row.ingress), include_usage, &model),
             started,
             upstream_started,
             mirroring,
@@ -359,16 +376,18 @@ async fn proxy(
 /// shadows map the model and fall under their rate, launching those that get a
 /// `max_in_flight` slot, and recording the outcome in `row` (`mirror_state`, the first
 /// shadow called in `shadow_target`/`shadow_model`, the others in `extra_shadows`).
+/// `sample_body` is the body as the caller sent it, where `sample_by: field:…` looks.
 fn start_mirroring(
     state: &AppState,
     headers: &HeaderMap,
     req: &Map<String, Value>,
+    sample_body: &Map<String, Value>,
     model: &str,
     stream: bool,
     row: &mut RequestRow,
 ) -> Mirroring {
     let m = state.config.mirror.as_ref();
-    let draw = mirror::draw(m.and_then(|m| m.sample_by.as_ref()), headers, req);
+    let draw = mirror::draw(m.and_then(|m| m.sample_by.as_ref()), headers, sample_body);
     let decision = mirror::decide(m, model, draw);
     row.mirror_state = decision.state().to_string();
     let (Decision::Mirror { shadows }, Some(m)) = (decision, m) else {
@@ -432,7 +451,7 @@ fn start_mirroring(
 // The error is built once per rejected request and answered at once; boxing it would
 // only add an allocation.
 #[allow(clippy::result_large_err)]
-fn parse_request(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn parse_request(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!("the request body is not valid JSON: {e}"), None)
     })?;
@@ -583,6 +602,7 @@ pub async fn authenticate(
         return next.run(req).await;
     }
     let headers = req.headers();
+    let dialect = Dialect::of_route(req.uri().path(), headers);
     let presented = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -602,7 +622,7 @@ pub async fn authenticate(
     let message = if presented.is_some() {
         "invalid gateway API key"
     } else {
-        "missing gateway API key: send `Authorization: Bearer <key>`"
+        "missing gateway API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`"
     };
     let err = ApiError {
         code: Some("invalid_api_key".into()),
@@ -616,6 +636,7 @@ pub async fn authenticate(
     };
     let mut row = new_row(&state);
     row.status = "rejected".into();
+    row.ingress = dialect.as_str();
     answer(&state, row, Err(err), Scan::default())
 }
 
@@ -646,22 +667,28 @@ pub async fn not_found(State(live): State<Live>) -> Response {
     let err = ApiError::new(
         StatusCode::NOT_FOUND,
         "invalid_request_error",
-        "unknown route: kt serves POST /v1/chat/completions and GET /healthz",
+        "unknown route: kt serves POST /v1/chat/completions, POST /v1/messages, GET /v1/models and GET /healthz",
         "not_found",
     );
     answer(&state, new_row(&state), Err(err), Scan::default())
 }
 
-/// Known route, wrong method: 405 in the OpenAI error shape, recorded.
-pub async fn method_not_allowed(State(live): State<Live>) -> Response {
+/// Known route, wrong method: 405 in the route's error shape, recorded.
+pub async fn method_not_allowed(
+    State(live): State<Live>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let state = live.current();
+    let mut row = new_row(&state);
+    row.ingress = Dialect::of_route(uri.path(), &headers).as_str();
     let err = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "invalid_request_error",
         "method not allowed on this route",
         "bad_request",
     );
-    answer(&state, new_row(&state), Err(err), Scan::default())
+    answer(&state, row, Err(err), Scan::default())
 }
 
 fn elapsed_ms(since: Instant) -> u64 {

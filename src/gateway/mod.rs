@@ -1,14 +1,18 @@
 //! The HTTP gateway: the router, serving with graceful shutdown, and draining background
 //! work (shadows, event rows) before the process exits.
 
+mod dialect;
 mod errors;
 mod handlers;
 mod live;
+mod messages;
 mod metrics;
+mod models;
 mod protocol_errors;
 mod reload;
 mod request_id;
 mod run;
+mod sse;
 mod state;
 mod stream;
 
@@ -36,6 +40,24 @@ pub fn router(state: Live) -> Router {
         .route(
             "/v1/chat/completions",
             post(handlers::chat_completions)
+                .fallback(handlers::method_not_allowed)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    handlers::authenticate,
+                )),
+        )
+        .route(
+            "/v1/messages",
+            post(messages::messages)
+                .fallback(handlers::method_not_allowed)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    handlers::authenticate,
+                )),
+        )
+        .route(
+            "/v1/models",
+            get(models::models)
                 .fallback(handlers::method_not_allowed)
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),

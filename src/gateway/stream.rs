@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -14,9 +14,10 @@ use serde_json::{Map, Value};
 
 use super::errors::ApiError;
 use super::handlers::{Scan, record};
+use super::sse::Encoder;
 use super::state::AppState;
 use crate::mirror::{Mirroring, PrimaryOutcome, ShadowWait};
-use crate::providers::{ChunkStream, StreamSummary, UpstreamError, is_usage_chunk};
+use crate::providers::{ChunkStream, StreamSummary, UpstreamError};
 use crate::store::RequestRow;
 
 /// Everything needed to relay one primary stream and record it.
@@ -25,8 +26,8 @@ pub struct Relay {
     pub row: RequestRow,
     pub scan: Scan,
     pub upstream: ChunkStream,
-    /// The caller asked for the usage chunk (`stream_options.include_usage`).
-    pub include_usage: bool,
+    /// Frames the chunks in the caller's dialect.
+    pub encoder: Encoder,
     /// When the request arrived, and when the upstream request was sent.
     pub started: Instant,
     pub upstream_started: Instant,
@@ -159,11 +160,16 @@ impl Relay {
             mirroring: self.mirroring,
             _in_flight: in_flight,
         };
-        let include_usage = self.include_usage;
-        let init = (self.upstream, guard, self.wait_for_shadow, Phase::Streaming);
+        let init = (
+            self.upstream,
+            guard,
+            self.wait_for_shadow,
+            self.encoder,
+            Phase::Streaming,
+        );
         let body = futures_util::stream::unfold(
             init,
-            move |(mut up, mut guard, mut wait, phase)| async move {
+            move |(mut up, mut guard, mut wait, mut encoder, phase)| async move {
                 if let Phase::Done = phase {
                     return None;
                 }
@@ -176,27 +182,22 @@ impl Relay {
                         () = cancel.cancelled() => Some(Err(UpstreamError::Cancelled)),
                     };
                     match next {
-                        Some(Ok(mut chunk)) => {
+                        Some(Ok(chunk)) => {
                             guard.summary.observe(&chunk, guard.upstream_started);
-                            if !include_usage {
-                                // kt asked the upstream for usage; the caller did not.
-                                if is_usage_chunk(&chunk) {
-                                    continue;
-                                }
-                                chunk.remove("usage");
-                            }
-                            let frame = sse_data(&Value::Object(chunk));
+                            let Some(frame) = encoder.chunk(chunk) else {
+                                continue;
+                            };
                             return Some((
                                 Ok::<_, std::convert::Infallible>(frame),
-                                (up, guard, wait, Phase::Streaming),
+                                (up, guard, wait, encoder, Phase::Streaming),
                             ));
                         }
                         Some(Err(e)) => {
                             guard.finish(Err(&e));
                             let err = ApiError::from_upstream(&guard.state.primary.id, &e);
                             return Some((
-                                Ok(sse_data(&err.body())),
-                                (up, guard, wait, Phase::Done),
+                                Ok(encoder.error(&err)),
+                                (up, guard, wait, encoder, Phase::Done),
                             ));
                         }
                         None => {
@@ -215,8 +216,8 @@ impl Relay {
                             }
                             guard.finish(Ok(()));
                             return Some((
-                                Ok(Bytes::from_static(b"data: [DONE]\n\n")),
-                                (up, guard, wait, Phase::Done),
+                                Ok(encoder.done()),
+                                (up, guard, wait, encoder, Phase::Done),
                             ));
                         }
                     }
@@ -241,12 +242,6 @@ fn tokens_seen(summary: &StreamSummary) -> Option<u64> {
     summary
         .output_tokens
         .or(Some(summary.chunks.saturating_sub(1)))
-}
-
-/// One SSE frame: `data: {json}` and a blank line.
-fn sse_data(v: &Value) -> Bytes {
-    let json = serde_json::to_string(v).unwrap_or_else(|_| "{}".into());
-    Bytes::from(format!("data: {json}\n\n"))
 }
 
 /// Whether a request body asks to stream, and for the usage chunk.
