@@ -308,12 +308,14 @@ async fn proxy(
                 return Err(ApiError::from_upstream(&state.primary.id, &e));
             }
         };
+        // Before the row moves into the relay: it says which dialect frames the stream.
+        let encoder = Encoder::new(Dialect::of_ingress(row.ingress), include_usage, &model);
         return Ok(Proxied::Stream(Box::new(Relay {
             state: state.clone(),
             row: std::mem::take(row),
             scan: std::mem::take(scan),
             upstream,
-            encoder: Encoder::new(Dialect::of_ingress(row.ingress), include_usage, &model),
+            encoder,
             started,
             upstream_started,
             mirroring,
