@@ -41,6 +41,41 @@ out["stream"] = stream()
 out["stream_usage"] = stream(stream_options={"include_usage": True})
 out["stream_midway_error"] = stream(messages=[{"role": "user", "content": "case:midway"}])
 
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+tool_msgs = [{"role": "user", "content": "case:tool"}]
+
+try:
+    r = client.chat.completions.create(model="gpt-4o-mini", messages=tool_msgs, tools=TOOLS, tool_choice="auto")
+    m = r.choices[0].message
+    calls = [{"id": c.id, "name": c.function.name, "arguments": json.loads(c.function.arguments)}
+             for c in m.tool_calls or []]
+    out["tool"] = {"finish": r.choices[0].finish_reason, "content": m.content, "calls": calls}
+    # The round trip: the assistant's tool call, then the tool's result.
+    follow = client.chat.completions.create(model="gpt-4o-mini", tools=TOOLS, messages=tool_msgs + [
+        m.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": m.tool_calls[0].id, "content": "18C"},
+    ])
+    out["tool_result"] = {"finish": follow.choices[0].finish_reason, "text": follow.choices[0].message.content}
+except Exception as e:  # noqa: BLE001
+    out["tool"] = {"exception": type(e).__name__, "message": str(e)}
+
+try:
+    calls, finish = {}, None
+    for chunk in client.chat.completions.create(model="gpt-4o-mini", messages=tool_msgs, tools=TOOLS, stream=True):
+        for c in chunk.choices:
+            for d in c.delta.tool_calls or []:
+                call = calls.setdefault(d.index, {"id": None, "name": "", "arguments": ""})
+                call["id"] = d.id or call["id"]
+                if d.function:
+                    call["name"] += d.function.name or ""
+                    call["arguments"] += d.function.arguments or ""
+            finish = c.finish_reason or finish
+    out["stream_tool"] = {"finish": finish, "calls": [
+        {"id": c["id"], "name": c["name"], "arguments": json.loads(c["arguments"])} for _, c in sorted(calls.items())]}
+except Exception as e:  # noqa: BLE001
+    out["stream_tool"] = {"exception": type(e).__name__, "message": str(e)}
+
 for case in ["case:429", "case:400"]:
     try:
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": case}])
