@@ -51,7 +51,7 @@ pub(super) async fn complete(
     let started = Instant::now();
     let mut first_row = new_row(&state);
     first_row.ingress = dialect.as_str();
-    first_row.client_request_id = request_id::from_caller(&headers);
+    first_row.client_request_id = request_id::from_caller(headers);
     let mut pending = Unanswered {
         state: state.clone(),
         row: Some(first_row),
