@@ -1,6 +1,7 @@
 //! HTTP handlers: `POST /v1/chat/completions` and the primary path it shares with
-//! `POST /v1/messages` (`complete`), `GET /healthz`, caller authentication, and answers for
-//! unknown routes.
+//! `POST /v1/messages` (`complete`): parsing, mirroring, the primary call, the answer and
+//! the event row. `/healthz` is in `health.rs`, caller authentication in `auth.rs`, unknown
+//! routes and methods in `fallbacks.rs`.
 //!
 //! The primary path does only what the caller's answer needs: parse the body once, decide
 //! about mirroring, call the primary, answer. The shadow call, the comparison, the content
@@ -12,9 +13,9 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Map, Value};
 
 use super::dialect::{Dialect, Inbound};
 use super::errors::ApiError;
@@ -138,7 +139,7 @@ pub(super) fn new_row(state: &AppState) -> RequestRow {
 
 /// Builds the caller's response and hands the event row to a background task. Every
 /// answered request, whatever its route or outcome, goes through here.
-fn answer(
+pub(super) fn answer(
     state: &AppState,
     mut row: RequestRow,
     result: Result<Map<String, Value>, ApiError>,
@@ -564,133 +565,6 @@ fn log_request(row: &RequestRow) {
         mirror_state = %row.mirror_state,
         "request"
     );
-}
-
-/// `GET /healthz`: liveness plus the accounting counters.
-pub async fn healthz(State(live): State<Live>) -> impl IntoResponse {
-    let state = live.current();
-    let stats = state.sink.stats();
-    axum::Json(json!({
-        "status": "ok",
-        "requests_answered": state.answered.load(Ordering::Relaxed),
-        "events_queued": stats.queued.load(Ordering::Relaxed),
-        "events_written": stats.written.load(Ordering::Relaxed),
-        "events_dropped": stats.dropped(),
-        "event_queue_depth": state.sink.queue_depth(),
-        "shadows_in_flight": state.config.mirror.as_ref().map_or(0, |m| m.max_in_flight - state.mirror_slots.available_permits()),
-        "mirror_dropped": state.mirror_dropped.load(Ordering::Relaxed),
-        "config_reloads": state.reloads.applied.load(Ordering::Relaxed),
-        "config_reloads_refused": state.reloads.refused.load(Ordering::Relaxed),
-        "spend_guard": state.guard.status(),
-        // requests_answered = request_rows_written + request_rows_dropped + rows still queued
-        "accounting": {
-            "requests_answered": state.answered.load(Ordering::Relaxed),
-            "request_rows_written": stats.request_rows_written.load(Ordering::Relaxed),
-            "request_rows_dropped": stats.request_rows_dropped.load(Ordering::Relaxed),
-        },
-    }))
-}
-
-/// Caller authentication (`gateway.api_keys`): `Authorization: Bearer KEY` (what the
-/// OpenAI SDKs send) or `x-api-key: KEY`. A missing or wrong key is answered 401 before
-/// any upstream is called, and recorded like every other request.
-pub async fn authenticate(
-    State(live): State<Live>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let state = live.current();
-    if state.caller_keys.is_empty() {
-        return next.run(req).await;
-    }
-    let headers = req.headers();
-    let dialect = Dialect::of_route(req.uri().path(), headers);
-    let presented = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()));
-    let ok = presented.is_some_and(|p| {
-        state.caller_keys.iter().fold(false, |found, k| {
-            found | constant_time_eq(p.trim().as_bytes(), k.0.as_bytes())
-        })
-    });
-    if ok {
-        return next.run(req).await;
-    }
-    let message = if presented.is_some() {
-        "invalid gateway API key"
-    } else {
-        "missing gateway API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`"
-    };
-    let err = ApiError {
-        code: Some("invalid_api_key".into()),
-        class: "unauthenticated",
-        ..ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            message,
-            "unauthenticated",
-        )
-    };
-    let mut row = new_row(&state);
-    row.status = "rejected".into();
-    row.ingress = dialect.as_str();
-    answer(&state, row, Err(err), Scan::default())
-}
-
-/// Compares two byte strings in time that depends only on their lengths, so response
-/// timing does not reveal how much of a guessed key was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The answer when a handler panicked (see the catch-panic layer in `router`).
-pub fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked; answered 500");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "server_error",
-        "internal gateway error",
-        "internal",
-    )
-    .into_response()
-}
-
-/// Unknown route: 404 in the OpenAI error shape, recorded like any answered request.
-pub async fn not_found(State(live): State<Live>) -> Response {
-    let state = live.current();
-    let err = ApiError::new(
-        StatusCode::NOT_FOUND,
-        "invalid_request_error",
-        "unknown route: kt serves POST /v1/chat/completions, POST /v1/messages, GET /v1/models, GET /healthz and GET /metrics",
-        "not_found",
-    );
-    answer(&state, new_row(&state), Err(err), Scan::default())
-}
-
-/// Known route, wrong method: 405 in the route's error shape, recorded.
-pub async fn method_not_allowed(
-    State(live): State<Live>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let state = live.current();
-    let mut row = new_row(&state);
-    row.ingress = Dialect::of_route(uri.path(), &headers).as_str();
-    let err = ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request_error",
-        "method not allowed on this route",
-        "bad_request",
-    );
-    answer(&state, row, Err(err), Scan::default())
 }
 
 fn elapsed_ms(since: Instant) -> u64 {

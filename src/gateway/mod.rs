@@ -1,9 +1,12 @@
 //! The HTTP gateway: the router, serving with graceful shutdown, and draining background
 //! work (shadows, event rows) before the process exits.
 
+mod auth;
 mod dialect;
 mod errors;
+mod fallbacks;
 mod handlers;
+mod health;
 mod live;
 mod messages;
 mod metrics;
@@ -40,44 +43,44 @@ pub fn router(state: Live) -> Router {
         .route(
             "/v1/chat/completions",
             post(handlers::chat_completions)
-                .fallback(handlers::method_not_allowed)
+                .fallback(fallbacks::method_not_allowed)
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
-                    handlers::authenticate,
+                    auth::authenticate,
                 )),
         )
         .route(
             "/v1/messages",
             post(messages::messages)
-                .fallback(handlers::method_not_allowed)
+                .fallback(fallbacks::method_not_allowed)
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
-                    handlers::authenticate,
+                    auth::authenticate,
                 )),
         )
         .route(
             "/v1/models",
             get(models::models)
-                .fallback(handlers::method_not_allowed)
+                .fallback(fallbacks::method_not_allowed)
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
-                    handlers::authenticate,
+                    auth::authenticate,
                 )),
         )
         .route(
             "/healthz",
-            get(handlers::healthz).fallback(handlers::method_not_allowed),
+            get(health::healthz).fallback(fallbacks::method_not_allowed),
         )
         .route(
             "/metrics",
-            get(metrics::scrape).fallback(handlers::method_not_allowed),
+            get(metrics::scrape).fallback(fallbacks::method_not_allowed),
         )
-        .fallback(handlers::not_found)
+        .fallback(fallbacks::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Backstop only: kt's code must not panic on any input, but if it ever does the
         // caller still gets an answer (500) instead of a dropped connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            handlers::panicked,
+            fallbacks::panicked,
         ))
         .with_state(state)
 }
