@@ -4,6 +4,7 @@
 //! This file holds the entry point, the top-level keys and the shared helpers; the rules
 //! for targets, the mirror and policies live in the `lint/` submodules.
 
+mod evaluators;
 mod gates;
 mod mirror;
 mod policies;
@@ -129,6 +130,9 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
 
     if let (Some(m), Some(p)) = (&mirror, &pricing) {
         spend_guard::check_prices(cx, &f, m, p);
+        if let Some(t) = &targets {
+            evaluators::check_targets(cx, &f, m, t, p);
+        }
     }
     let replay = match f.get("traffic_mirror") {
         Some(n) => mirror::check_replay(cx, n),

@@ -190,10 +190,27 @@ pub enum CompareMetric {
     ContentSimilarity,
     /// `ttft`: `ttft_diff_ms` = shadow − primary time to first token (streamed requests).
     Ttft,
+    /// `semantic_similarity`: cosine similarity of the two answers' embeddings, computed
+    /// off the request path by the `traffic_mirror.semantic` evaluator (opt-in).
+    SemanticSimilarity,
+    /// `judge`: an LLM judge's verdict on the shadow's answer against the primary's, by
+    /// the `traffic_mirror.judge` evaluator (opt-in).
+    Judge,
 }
 
 impl CompareMetric {
+    /// The default metrics (an absent `compare_metrics` computes these four; the
+    /// evaluators cost money and are only ever run when named).
     pub const NAMES: [&'static str; 4] = ["latency", "token_count", "content_similarity", "ttft"];
+    /// Every accepted name, for lint messages and suggestions.
+    pub const ALL_NAMES: [&'static str; 6] = [
+        "latency",
+        "token_count",
+        "content_similarity",
+        "ttft",
+        "semantic_similarity",
+        "judge",
+    ];
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
@@ -201,6 +218,8 @@ impl CompareMetric {
             "token_count" => Some(Self::TokenCount),
             "content_similarity" => Some(Self::ContentSimilarity),
             "ttft" => Some(Self::Ttft),
+            "semantic_similarity" => Some(Self::SemanticSimilarity),
+            "judge" => Some(Self::Judge),
             _ => None,
         }
     }
@@ -211,6 +230,8 @@ impl CompareMetric {
             Self::TokenCount => "token_count",
             Self::ContentSimilarity => "content_similarity",
             Self::Ttft => "ttft",
+            Self::SemanticSimilarity => "semantic_similarity",
+            Self::Judge => "judge",
         }
     }
 }
@@ -246,6 +267,62 @@ pub struct Mirror {
     /// `spend_guard`: daily spend caps and the error-rate pause, applied to each shadow
     /// target separately. `None` when the block is absent.
     pub spend_guard: Option<SpendGuard>,
+    /// `semantic`: the embedding-similarity evaluator; `Some` only when
+    /// `compare_metrics` names `semantic_similarity` (lint requires the block then).
+    pub semantic: Option<Evaluator>,
+    /// `judge`: the LLM-judge evaluator; `Some` only when `compare_metrics` names `judge`.
+    pub judge: Option<Judge>,
+}
+
+/// What both evaluators (`traffic_mirror.semantic` and `traffic_mirror.judge`) share:
+/// which target and model they call, how much of the traffic they see, and their limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluator {
+    /// `target`: the target id the evaluator calls (the semantic one must speak the
+    /// OpenAI API: it posts to `/v1/embeddings`).
+    pub target: String,
+    /// `model`: the embeddings model (semantic) or chat model (judge).
+    pub model: String,
+    /// `sample_rate`: fraction in [0, 1] of successful shadow pairs evaluated. Default 1.0.
+    pub sample_rate: f64,
+    /// `timeout_ms`: limit on one evaluation (both judge calls together). Default 30000.
+    pub timeout_ms: u64,
+    /// `max_usd_per_day`: the evaluator's own spend per UTC day (priced with the report's
+    /// pricing table); at the cap evaluations are skipped and recorded `skipped_cap`.
+    /// `None`: no cap (lint warns).
+    pub max_usd_per_day: Option<f64>,
+    /// `max_concurrency`: worker slots of the evaluator's own pool. Default 4.
+    pub max_concurrency: usize,
+    /// `max_input_chars`: each text sent is cut to its first this many characters.
+    /// Default 8000.
+    pub max_input_chars: usize,
+}
+
+impl Evaluator {
+    /// A block's defaults for `target` and `model`.
+    pub fn with_defaults(target: String, model: String) -> Self {
+        Self {
+            target,
+            model,
+            sample_rate: 1.0,
+            timeout_ms: 30_000,
+            max_usd_per_day: None,
+            max_concurrency: 4,
+            max_input_chars: 8_000,
+        }
+    }
+}
+
+/// `traffic_mirror.judge:`: the shared evaluator settings plus the rubric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judge {
+    pub eval: Evaluator,
+    /// `rubric`: replaces the built-in rubric prompt; must contain the placeholders
+    /// `{request}`, `{answer_a}` and `{answer_b}`. `None`: the built-in one.
+    pub rubric: Option<String>,
+    /// `both_orders`: ask twice with the answers' positions swapped and combine (default
+    /// true); false asks once with a random order, recorded in the row.
+    pub both_orders: bool,
 }
 
 /// `traffic_mirror.spend_guard:` block. Every limit is optional; an absent one is not
@@ -408,6 +485,11 @@ pub struct Gates {
     /// `max_cost_increase`: highest acceptable change of the estimated cost per request,
     /// in percent (negative: the shadow must be cheaper). Greater than -100.
     pub max_cost_increase: Option<f64>,
+    /// `min_semantic_similarity`: lowest acceptable mean embedding similarity, in [0, 1].
+    pub min_semantic_similarity: Option<f64>,
+    /// `max_judge_loss_rate`: highest acceptable share of judged pairs where the judge
+    /// found the shadow's answer worse, in [0, 1].
+    pub max_judge_loss_rate: Option<f64>,
 }
 
 /// Public API base URLs used when `base_url` is absent.

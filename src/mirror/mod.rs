@@ -104,6 +104,8 @@ mod tests {
             max_in_flight: 1,
             noise_floor_rate: 0.0,
             spend_guard: None,
+            semantic: None,
+            judge: None,
         }
     }
 

@@ -295,6 +295,8 @@ fn compare(
                 row.content_similarity = Some(content_similarity(&primary.text, &shadow.text));
                 row.similarity_algorithm = Some(SIMILARITY_ALGORITHM.into());
             }
+            // Evaluated later by their own pools (`crate::evaluate`), never in this task.
+            CompareMetric::SemanticSimilarity | CompareMetric::Judge => {}
         }
     }
 }

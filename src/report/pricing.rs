@@ -32,6 +32,11 @@ pub const DEFAULTS: &[(&str, f64, f64)] = &[
     ("gpt-4-turbo", 10.0, 30.0),
     ("gpt-4", 30.0, 60.0),
     ("gpt-3.5-turbo", 0.50, 1.50),
+    // OpenAI embeddings (input only: an embedding has no output tokens), for the
+    // `traffic_mirror.semantic` evaluator's spend cap.
+    ("text-embedding-3-small", 0.02, 0.0),
+    ("text-embedding-3-large", 0.13, 0.0),
+    ("text-embedding-ada-002", 0.10, 0.0),
     // Anthropic (dated names as the API takes them, plus their aliases)
     ("claude-sonnet-4-5-20250929", 3.0, 15.0),
     ("claude-sonnet-4-5", 3.0, 15.0),

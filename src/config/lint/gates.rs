@@ -6,11 +6,13 @@ use super::{Ctx, Fields};
 use crate::config::Gates;
 use crate::config::node::SNode;
 
-const GATE_KEYS: [&str; 4] = [
+const GATE_KEYS: [&str; 6] = [
     "min_similarity",
     "max_latency_regression",
     "max_shadow_failure_rate",
     "max_cost_increase",
+    "min_semantic_similarity",
+    "max_judge_loss_rate",
 ];
 
 /// Checks the block; `None` when any threshold is invalid (reported with its location).
@@ -24,7 +26,11 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode) -> Option<Gates> {
     let max_shadow_failure_rate = fraction(cx, "max_shadow_failure_rate");
     let max_latency_regression = percent(cx, &f, "max_latency_regression");
     let max_cost_increase = percent(cx, &f, "max_cost_increase");
+    let min_semantic_similarity = fraction(cx, "min_semantic_similarity");
+    let max_judge_loss_rate = fraction(cx, "max_judge_loss_rate");
     Some(Gates {
+        min_semantic_similarity: min_semantic_similarity?,
+        max_judge_loss_rate: max_judge_loss_rate?,
         min_similarity: min_similarity?,
         max_latency_regression: max_latency_regression?,
         max_shadow_failure_rate: max_shadow_failure_rate?,

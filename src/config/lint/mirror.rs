@@ -8,7 +8,7 @@ use super::{Ctx, Fields, index, join, suggest};
 use crate::config::node::{Node, SNode};
 use crate::config::{CompareMetric, Mirror, ShadowSpec};
 
-const MIRROR_KEYS: [&str; 15] = [
+const MIRROR_KEYS: [&str; 17] = [
     "enabled",
     "primary",
     "shadow",
@@ -24,6 +24,8 @@ const MIRROR_KEYS: [&str; 15] = [
     "shadows",
     "sample_by",
     "log_requests",
+    "semantic",
+    "judge",
 ];
 
 /// Checks the block; `None` when it is disabled or invalid (an error was then reported).
@@ -124,6 +126,22 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
         Some(n) => super::spend_guard::check(cx, &f.child("spend_guard"), n).map(Some),
         None => Some(None),
     };
+    // The evaluators (`evaluators.rs`): each block checked, then matched with the metrics.
+    let semantic = f
+        .get("semantic")
+        .map(|n| super::evaluators::check_semantic(cx, n, ids));
+    let judge = f
+        .get("judge")
+        .map(|n| super::evaluators::check_judge(cx, n, ids));
+    let (semantic_on, judge_on) = super::evaluators::agree(cx, &f, compare_metrics.as_deref());
+    let semantic = match semantic {
+        Some(s) => s.map(|s| semantic_on.then_some(s)),
+        None => Some(None),
+    };
+    let judge = match judge {
+        Some(j) => j.map(|j| judge_on.then_some(j)),
+        None => Some(None),
+    };
 
     if !enabled? {
         return None;
@@ -152,6 +170,8 @@ pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode, ids: &TargetIds) -> Option<Mirr
         max_in_flight: max_in_flight?,
         noise_floor_rate: noise_floor_rate?,
         spend_guard: spend_guard?,
+        semantic: semantic?,
+        judge: judge?,
     })
 }
 
@@ -314,9 +334,9 @@ fn check_metrics(cx: &mut Ctx<'_>, path: &str, n: &SNode) -> Option<Vec<CompareM
                     &item.referenced,
                     format!(
                         "unknown metric `{name}`; expected one of {}",
-                        CompareMetric::NAMES.join(", ")
+                        CompareMetric::ALL_NAMES.join(", ")
                     ),
-                    suggest(name, CompareMetric::NAMES),
+                    suggest(name, CompareMetric::ALL_NAMES),
                 );
             }
         }
