@@ -3,7 +3,8 @@
 -- order so the intervals are reproducible. :pricing as in report_tokens.sql.
 -- Columns: gkey, request_id, primary_latency_ms, shadow_latency_ms, primary_ttft_ms,
 --   shadow_ttft_ms (streamed pairs only, else NULL), similarity, primary_cost_usd,
---   shadow_cost_usd (NULL when a token count or the model's price is unknown).
+--   shadow_cost_usd (NULL when a token count or the model's price is unknown),
+--   semantic_similarity (the embedding similarity, NULL unless evaluated).
 WITH prices AS MATERIALIZED (
     SELECT key AS model,
         json_extract(value, '$.input_per_mtok') AS input_per_mtok,
@@ -26,7 +27,8 @@ SELECT
     CASE WHEN p.stream = 1 THEN p.shadow_ttft_ms END AS shadow_ttft_ms,
     p.content_similarity AS similarity,
     (p.primary_input_tokens * pp.input_per_mtok + p.primary_output_tokens * pp.output_per_mtok) / 1e6 AS primary_cost_usd,
-    (p.shadow_input_tokens * sp.input_per_mtok + p.shadow_output_tokens * sp.output_per_mtok) / 1e6 AS shadow_cost_usd
+    (p.shadow_input_tokens * sp.input_per_mtok + p.shadow_output_tokens * sp.output_per_mtok) / 1e6 AS shadow_cost_usd,
+    p.semantic_similarity
 FROM mirror_pairs p
 LEFT JOIN prices pp ON pp.model = p.primary_model
 LEFT JOIN prices sp ON sp.model = p.shadow_model

@@ -1,5 +1,6 @@
 -- retention_prune: deletes events older than :cutoff_ms (audit_logger.retention_days).
--- Shadow rows first, so no shadow row outlives its request.
+-- Shadow rows and evaluations first, so none outlives its request.
+DELETE FROM evaluations WHERE request_id IN (SELECT id FROM requests WHERE ts_unix_ms < :cutoff_ms);
 DELETE FROM shadow_results WHERE request_id IN (SELECT id FROM requests WHERE ts_unix_ms < :cutoff_ms);
 DELETE FROM request_extra_shadows WHERE ts_unix_ms < :cutoff_ms;
 DELETE FROM mirror_pauses WHERE ts_unix_ms < :cutoff_ms;

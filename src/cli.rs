@@ -355,6 +355,8 @@ pub enum MirrorCommand {
     ///
     /// Example: kt mirror report --since 7d --min-similarity 0.6 --max-latency-regression 10 --max-cost-increase 0
     ///
+    /// Example: kt mirror report --since 7d --min-semantic-similarity 0.85 --max-judge-loss-rate 0.1
+    ///
     /// Example: kt mirror report --policy-config policy-config.yaml --format markdown > report.md
     ///
     /// Example: kt mirror report --source replay --since 1h   (pairs of `kt mirror replay`)
@@ -437,6 +439,14 @@ pub struct ReportArgs {
     /// Gate: the estimated cost per request may rise by at most this many percent.
     #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
     pub max_cost_increase: Option<f64>,
+    /// Gate: the mean embedding similarity (`compare_metrics: [semantic_similarity]`) must
+    /// be at least this (0..1).
+    #[arg(long, value_name = "X")]
+    pub min_semantic_similarity: Option<f64>,
+    /// Gate: at most this fraction (0..1) of judged pairs may have the shadow's answer
+    /// judged worse (`compare_metrics: [judge]`).
+    #[arg(long, value_name = "X")]
+    pub max_judge_loss_rate: Option<f64>,
     /// Compared pairs needed for a decided verdict (fewer: `decided: false`, exit 1 with gates).
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub min_pairs: u64,

@@ -11,6 +11,8 @@
 //! - `policy`: content filter (flag/block) and audit-log settings.
 //! - `providers`: one file per wire format (OpenAI, Anthropic, simulated) behind one `Provider`.
 //! - `mirror`: sampling and model mapping, the off-path shadow call, comparison metrics.
+//! - `evaluate`: the opt-in semantic evaluators (embedding similarity, LLM judge), run on
+//!   their own bounded pools after a successful shadow call.
 //! - `store`: SQLite (refinery migrations, WAL), the writer thread, event reads, canned queries.
 //! - `replay`: `kt mirror replay`: logged requests re-sent to a candidate, off live traffic.
 //! - `report`: the migration report: canned queries, bootstrap intervals, gates; rendered
@@ -20,6 +22,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod evaluate;
 pub mod gateway;
 pub mod ingress;
 pub mod metrics;

@@ -13,7 +13,7 @@ use super::events_diff::{counts, diff_words, render};
 use super::open_db;
 use crate::cli::{ShowArgs, ShowFormat};
 use crate::output;
-use crate::store::{EventDetail, ShadowDetail, find_events};
+use crate::store::{EvaluationView, EventDetail, ShadowDetail, find_events};
 
 /// How many matches an ambiguous prefix lists.
 const MAX_LISTED: usize = 10;
@@ -142,6 +142,13 @@ fn text_block(d: &EventDetail, tty: bool) -> String {
     if e.traffic_mirror.is_some() {
         for sh in &d.shadow_details {
             shadow_lines(&mut line, sh);
+            for ev in d
+                .evaluations
+                .iter()
+                .filter(|e| e.shadow_target == sh.target)
+            {
+                evaluation_line(&mut line, ev);
+            }
         }
     }
     if let Some(n) = &d.noise_floor {
@@ -213,6 +220,40 @@ fn shadow_lines(line: &mut impl FnMut(&str, String), sh: &ShadowDetail) {
             signed(c.ttft_diff_ms, " ms"),
         ),
     );
+}
+
+/// One evaluation of a shadow pair: the semantic similarity, or the judge's verdict,
+/// score and reason; a failed one with its class and message.
+fn evaluation_line(line: &mut impl FnMut(&str, String), ev: &EvaluationView) {
+    let label = if ev.kind == "judge" {
+        "  judge"
+    } else {
+        "  semantic"
+    };
+    let by = format!("{}/{}", ev.evaluator_target, ev.evaluator_model);
+    let value = match (ev.status.as_str(), ev.kind.as_str()) {
+        ("success", "judge") => format!(
+            "{}, score {}: {} ({by})",
+            opt(ev.verdict.as_deref()),
+            ev.score.map_or("-".into(), |x| format!("{x:.2}")),
+            ev.reason.as_deref().unwrap_or("(no reason given)"),
+        ),
+        ("success", _) => format!(
+            "similarity {} ({by}{})",
+            ev.score.map_or("-".into(), |x| format!("{x:.3}")),
+            if ev.truncated == Some(true) {
+                ", texts truncated"
+            } else {
+                ""
+            }
+        ),
+        (status, _) => format!(
+            "{status}{}: {} ({by})",
+            opt_suffix(ev.error_class.as_deref(), |c| format!(" ({c})")),
+            ev.error_message.as_deref().unwrap_or("-"),
+        ),
+    };
+    line(label, value);
 }
 
 fn opt_suffix<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {

@@ -133,6 +133,12 @@ fn gates(args: &ReportArgs, mut g: Gates) -> anyhow::Result<Gates> {
     if let Some(x) = percent("--max-cost-increase", args.max_cost_increase)? {
         g.max_cost_increase = Some(x);
     }
+    if let Some(x) = fraction("--min-semantic-similarity", args.min_semantic_similarity)? {
+        g.min_semantic_similarity = Some(x);
+    }
+    if let Some(x) = fraction("--max-judge-loss-rate", args.max_judge_loss_rate)? {
+        g.max_judge_loss_rate = Some(x);
+    }
     Ok(g)
 }
 

@@ -132,7 +132,7 @@ impl ProviderKind {
 }
 
 /// One entry of `providers.targets`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     /// `id`: unique name used by `traffic_mirror.primary/shadow` and in events.
     pub id: String,

@@ -429,6 +429,7 @@ fn start_mirroring(
         cancel: &state.cancel,
         filter: &state.filter,
         guard: &state.guard,
+        evaluators: state.evaluators.as_ref(),
     };
     let launched = mirror::launch(m, &chosen, state.noise.as_ref(), &mirrored, &bg);
     if launched.dropped > 0 {

@@ -25,6 +25,12 @@ pub async fn healthz(State(live): State<Live>) -> impl IntoResponse {
         "config_reloads": state.reloads.applied.load(Ordering::Relaxed),
         "config_reloads_refused": state.reloads.refused.load(Ordering::Relaxed),
         "spend_guard": state.guard.status(),
+        // The semantic evaluators since start: pairs handed over, dropped at a full queue,
+        // skipped at the daily cap, and today's spend.
+        "evaluations": {
+            "semantic": state.evaluation_ledger.semantic.status(crate::store::now_stamp().1),
+            "judge": state.evaluation_ledger.judge.status(crate::store::now_stamp().1),
+        },
         // requests_answered = request_rows_written + request_rows_dropped + rows still queued
         "accounting": {
             "requests_answered": state.answered.load(Ordering::Relaxed),

@@ -65,9 +65,12 @@ impl Gateway {
             let pruned = audit::apply(&mut conn, settings)?;
             // Today's shadow spend, so a restart does not reset the spend guard's budget.
             let seed = guard::load_seed(&conn, store::now_stamp().1)?;
-            Ok((conn, pruned, seed))
+            // And the evaluators' spend of today, for their daily caps.
+            let eval_spend = crate::evaluate::load_spend(&conn, store::now_stamp().1)?;
+            Ok((conn, pruned, (seed, eval_spend)))
         })
         .await??;
+        let (seed, eval_spend) = seed;
         if pruned > 0 {
             info!(target: "kt::gateway", "Retention: deleted {pruned} event(s) past retention_days");
         }
@@ -76,6 +79,9 @@ impl Gateway {
         log_startup(&config, db);
         let state = AppState::new(config, sink)?;
         state.guard.restore(&seed);
+        let now_ms = store::now_stamp().1;
+        state.evaluation_ledger.semantic.add(now_ms, eval_spend.0);
+        state.evaluation_ledger.judge.add(now_ms, eval_spend.1);
         let addr = listener.local_addr()?;
         info!(target: "kt::gateway", "Listening on http://{addr}");
         info!(target: "kt::gateway", "Gateway ready");
@@ -185,6 +191,23 @@ pub(super) fn log_mirror(config: &Config) {
                     percent(spec.sample_rate),
                     mapping(spec)
                 );
+            }
+            let evaluators = [
+                ("semantic_similarity", m.semantic.as_ref()),
+                ("judge", m.judge.as_ref().map(|j| &j.eval)),
+            ];
+            for (metric, e) in evaluators {
+                if let Some(e) = e {
+                    info!(
+                        target: "kt::gateway",
+                        "Semantic comparison: {metric} by {} model {}, sample_rate={}, max_usd_per_day={}, max_concurrency={}",
+                        e.target,
+                        e.model,
+                        percent(e.sample_rate),
+                        e.max_usd_per_day.map_or_else(|| "none".to_owned(), |c| format!("${c}")),
+                        e.max_concurrency
+                    );
+                }
             }
             if let Some(by) = &m.sample_by {
                 info!(

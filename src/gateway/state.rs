@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::evaluate::{Evaluators, Ledger};
 use crate::mirror::SpendGuard;
 use crate::policy::ContentFilter;
 use crate::providers::{Provider, http_client};
@@ -55,6 +56,11 @@ pub struct Inner {
     pub caller_keys: Vec<CallerKey>,
     /// `traffic_mirror.spend_guard`: whether each shadow target may be called now.
     pub guard: Arc<SpendGuard>,
+    /// The semantic evaluators (`compare_metrics: [semantic_similarity, judge]`); `None`
+    /// when none is on.
+    pub evaluators: Option<Arc<Evaluators>>,
+    /// The evaluators' daily spend and counters (shared across reloads).
+    pub evaluation_ledger: Arc<Ledger>,
 }
 
 /// Config reloads since start, for `/healthz`.
@@ -77,6 +83,35 @@ struct Shared {
     slots: Option<(usize, Arc<Semaphore>)>,
     /// The running spend guard and what it was built from, kept when those are unchanged.
     guard: Option<(Arc<SpendGuard>, GuardInputs)>,
+    /// The evaluators' spend and counters.
+    ledger: Arc<Ledger>,
+    /// The running evaluators and what they were built from, kept when those are
+    /// unchanged (their queues and worker slots carry on).
+    evaluators: Option<(Option<Arc<Evaluators>>, EvalInputs)>,
+}
+
+/// What the evaluators are built from: their blocks, their targets, the prices.
+type EvalInputs = (
+    Option<crate::config::Evaluator>,
+    Option<crate::config::Judge>,
+    Vec<crate::config::Target>,
+    Vec<(String, crate::config::ModelPrice)>,
+);
+
+/// The evaluators' inputs of a config.
+fn eval_inputs(config: &Config) -> EvalInputs {
+    let m = config.mirror.as_ref();
+    let semantic = m.and_then(|m| m.semantic.clone());
+    let judge = m.and_then(|m| m.judge.clone());
+    let targets = [
+        semantic.as_ref().map(|s| &s.target),
+        judge.as_ref().map(|j| &j.eval.target),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|id| config.target(id).cloned())
+    .collect();
+    (semantic, judge, targets, config.pricing.clone())
 }
 
 /// What a spend guard is built from: limits, prices, shadow target ids.
@@ -137,6 +172,8 @@ impl AppState {
                 reloads: Arc::default(),
                 slots: None,
                 guard: None,
+                ledger: Arc::default(),
+                evaluators: None,
             },
         )
     }
@@ -156,6 +193,8 @@ impl AppState {
                 reloads: self.reloads.clone(),
                 slots: Some((self.max_in_flight(), self.mirror_slots.clone())),
                 guard: Some((self.guard.clone(), self.guard_inputs())),
+                ledger: self.evaluation_ledger.clone(),
+                evaluators: Some((self.evaluators.clone(), eval_inputs(&self.config))),
             },
         )
     }
@@ -238,7 +277,24 @@ impl AppState {
                 Some((shared.sink.clone(), shared.tracker.clone())),
             )),
         };
+        // Like the guard: unchanged evaluator settings keep the running pools; new ones get
+        // fresh pools (evaluations already queued finish on the old ones) that share the
+        // day's spend and the counters.
+        let inputs = eval_inputs(&config);
+        let evaluators = match shared.evaluators {
+            Some((running, before)) if before == inputs => running,
+            _ => Evaluators::from_config(
+                &config,
+                shared.ledger.clone(),
+                shared.sink.clone(),
+                shared.tracker.clone(),
+                shared.cancel.clone(),
+            )?
+            .map(Arc::new),
+        };
         Ok(Self(Arc::new(Inner {
+            evaluators,
+            evaluation_ledger: shared.ledger,
             filter: Arc::new(ContentFilter::from_config(&config)),
             config,
             primary,

@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 use super::guard::SpendGuard;
 use super::shadow::{PrimaryOutcome, ShadowJob, ShadowKind, run_shadow};
 use crate::config::Mirror;
+use crate::evaluate::Evaluators;
 use crate::policy::ContentFilter;
 use crate::providers::Provider;
 use crate::store::EventSink;
@@ -30,6 +31,8 @@ pub struct Background<'a> {
     pub filter: &'a Arc<ContentFilter>,
     /// Counts each finished shadow call against the spend guard's limits.
     pub guard: &'a Arc<SpendGuard>,
+    /// The semantic evaluators, when `compare_metrics` turns any on.
+    pub evaluators: Option<&'a Arc<Evaluators>>,
 }
 
 /// What the background work needs to know about the caller's request.
@@ -134,6 +137,11 @@ pub fn launch(
             permit,
             // The noise floor calls the primary: it is not shadow spend.
             guard: (kind == ShadowKind::Shadow).then(|| bg.guard.clone()),
+            // Only a shadow pair is evaluated (the noise floor is the primary against itself).
+            evaluators: bg
+                .evaluators
+                .filter(|_| kind == ShadowKind::Shadow)
+                .cloned(),
         };
         bg.tracker.spawn(run_shadow(job))
     };

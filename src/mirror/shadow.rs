@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::compare::{SIMILARITY_ALGORITHM, content_similarity};
 use super::guard::SpendGuard;
 use crate::config::CompareMetric;
+use crate::evaluate::{Evaluators, Pair, Picks, request_text};
 use crate::policy::ContentFilter;
 use crate::providers::{Completion, Provider, UpstreamError, collect};
 use crate::store::{EventSink, ShadowRow, now_stamp};
@@ -95,6 +96,8 @@ pub struct ShadowJob {
     pub permit: OwnedSemaphorePermit,
     /// The spend guard to count this call against (shadow calls only).
     pub guard: Option<Arc<SpendGuard>>,
+    /// The semantic evaluators a successful pair is handed to (shadow calls only).
+    pub evaluators: Option<Arc<Evaluators>>,
 }
 
 /// Runs the shadow call and queues its row. Returns once the row is handed to the writer.
@@ -117,6 +120,7 @@ pub async fn run_shadow(job: ShadowJob) {
         redact,
         permit,
         guard,
+        evaluators,
     } = job;
     let started = Instant::now();
     let result = tokio::select! {
@@ -140,6 +144,17 @@ pub async fn run_shadow(job: ShadowJob) {
         model: &model,
         latency_ms,
     };
+    let handoff = evaluators.and_then(|ev| {
+        let pair = pair_for(
+            &ev,
+            &call,
+            &request,
+            &result,
+            primary.as_ref(),
+            redact.as_deref(),
+        )?;
+        Some((ev, pair))
+    });
     let row = shadow_row(
         &call,
         result,
@@ -153,7 +168,48 @@ pub async fn run_shadow(job: ShadowJob) {
     }
     crate::metrics::shadow_finished(&row);
     sink.shadow(row).await;
+    // After the row is queued, and without waiting: the evaluators have their own pools.
+    if let Some((ev, (pair, picks))) = handoff {
+        ev.submit(pair, picks);
+    }
     drop(permit);
+}
+
+/// The pair to hand to the evaluators this pair was sampled for: only a successful shadow
+/// against a successful primary has two answers to compare. The texts are copied only
+/// when some evaluator was picked, and redacted first when a redact policy exists (they
+/// leave kt for the evaluator's target).
+fn pair_for(
+    ev: &Evaluators,
+    call: &CallInfo<'_>,
+    request: &Map<String, Value>,
+    result: &Result<(Completion, Option<u64>), UpstreamError>,
+    primary: Option<&PrimaryOutcome>,
+    redact: Option<&ContentFilter>,
+) -> Option<(Pair, Picks)> {
+    let (Ok((shadow, _)), Some(primary)) = (result, primary.filter(|p| p.ok)) else {
+        return None;
+    };
+    let picks = ev.pick();
+    if !picks.any() {
+        return None;
+    }
+    let clean = |t: &str| match redact {
+        Some(f) => f.redact(t, "response").0,
+        None => t.to_owned(),
+    };
+    let pair = Pair {
+        request_id: call.request_id.to_owned(),
+        shadow_target: call.provider.id.clone(),
+        request: if picks.judge {
+            request_text(request)
+        } else {
+            String::new()
+        },
+        primary: clean(&primary.text),
+        shadow: clean(&shadow.text),
+    };
+    Some((pair, picks))
 }
 
 /// Hands a finished shadow call to the spend guard. A call cancelled at shutdown or one

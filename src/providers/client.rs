@@ -196,6 +196,37 @@ impl Provider {
         result.map_err(|e| self.scrub(e))
     }
 
+    /// Posts an OpenAI-style JSON body to `path` (`/v1/embeddings` for the semantic
+    /// evaluator) with this target's key, bounded by its timeout or `limit` if shorter.
+    /// The 2xx answer as JSON; any other status as an error in OpenAI shape.
+    pub async fn post_openai_json(
+        &self,
+        path: &str,
+        body: &Value,
+        limit: Option<Duration>,
+    ) -> Result<Value, UpstreamError> {
+        let timeout = limit.map_or(self.timeout, |l| l.min(self.timeout));
+        let result = async {
+            let (status, headers, bytes) = self
+                .post(path, self.openai_headers()?, body, timeout)
+                .await?;
+            if !(200..300).contains(&status) {
+                let (message, code, kind) = super::parse_error_body(status, &bytes);
+                return Err(UpstreamError::Status {
+                    status,
+                    kind,
+                    code,
+                    message,
+                    retry_after: retry_after(&headers),
+                });
+            }
+            serde_json::from_slice::<Value>(&bytes)
+                .map_err(|e| UpstreamError::InvalidResponse(format!("the body is not JSON ({e})")))
+        }
+        .await;
+        result.map_err(|e| self.scrub(e))
+    }
+
     fn key(&self) -> Result<Option<&str>, UpstreamError> {
         match (&self.key_env, &self.key) {
             (Some(_), Some(k)) => Ok(Some(k.0.as_str())),

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::cost::{self, Cost, PairCosts};
+use super::evaluations::{self, EvaluationCost, JudgeFigures, SemanticSimilarity};
 use super::pricing::PriceTable;
 use super::sql::{self, Params, Row};
 use super::stats;
@@ -84,6 +85,8 @@ pub struct Group {
     /// `null` when the window has no noise-floor pairs for this group.
     pub noise_floor: Option<NoiseFloor>,
     pub failures: Failures,
+    /// The semantic evaluators' own tokens and cost, never in `cost`.
+    pub evaluation_cost: EvaluationCost,
 }
 
 /// Count, mean and percentiles (`stats::lower_index` rule) of one series (ms).
@@ -151,6 +154,10 @@ pub struct Quality {
     pub tool_call_agreement: Option<Agreement>,
     /// JSON-mode requests; `null` when there were none.
     pub json_valid: Option<JsonValid>,
+    /// Embedding similarity; `null` when no pair was evaluated.
+    pub semantic_similarity: Option<SemanticSimilarity>,
+    /// The LLM judge's verdicts; `null` when no pair was judged.
+    pub judge: Option<JudgeFigures>,
 }
 
 /// Content similarity of compared pairs.
@@ -254,6 +261,7 @@ struct Values {
     similarity: Vec<f64>,
     cost: PairCosts,
     noise_floor: Vec<f64>,
+    semantic: Vec<f64>,
 }
 
 /// Every group of grouping `by`, busiest first.
@@ -280,6 +288,9 @@ pub fn collect(inputs: &Inputs<'_>, by: By) -> Result<Vec<Group>, StoreError> {
     let noise = by_key(run(queries::REPORT_NOISE_FLOOR)?);
     let lowest = grouped(run(queries::REPORT_LOWEST)?);
     let failures = grouped(run(queries::REPORT_FAILURES)?);
+    let semantic = by_key(run(queries::REPORT_SEMANTIC)?);
+    let judge = by_key(run(queries::REPORT_JUDGE)?);
+    let eval_cost = grouped(run(queries::REPORT_EVALUATION_COST)?);
     let mut values = pair_values(inputs.conn, &p)?;
     for r in run(queries::REPORT_NOISE_FLOOR_VALUES)? {
         if let (Some(k), Some(v)) = (sql::text(&r, "gkey"), sql::num(&r, "similarity")) {
@@ -333,6 +344,11 @@ pub fn collect(inputs: &Inputs<'_>, by: By) -> Result<Vec<Group>, StoreError> {
             lowest.get(&gkey).map(Vec::as_slice).unwrap_or_default(),
             &v.similarity,
         );
+        group.quality.semantic_similarity =
+            evaluations::semantic_of(semantic.get(&gkey), &v.semantic);
+        group.quality.judge = evaluations::judge_of(judge.get(&gkey));
+        group.evaluation_cost =
+            evaluations::cost_of(eval_cost.get(&gkey).map(Vec::as_slice).unwrap_or_default());
         group.noise_floor = noise.get(&gkey).map(|r| {
             let mean = sql::num(r, "similarity_mean");
             NoiseFloor {
@@ -398,6 +414,9 @@ fn pair_values(conn: &Connection, p: &Params) -> Result<HashMap<String, Values>,
         if let (Some(a), Some(b)) = (num(7)?, num(8)?) {
             v.cost.primary.push(a);
             v.cost.shadow.push(b);
+        }
+        if let Some(s) = num(9)? {
+            v.semantic.push(s);
         }
         Ok(())
     })?;
@@ -542,6 +561,7 @@ fn quality_of(sim: Option<&Row>, q: Option<&Row>, lowest: &[Row], sims: &[f64]) 
             primary_rate: sql::num(q, "primary_json_valid_rate"),
             shadow_rate: sql::num(q, "shadow_json_valid_rate"),
         }),
+        ..Quality::default()
     }
 }
 

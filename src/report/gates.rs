@@ -1,5 +1,6 @@
 //! The verdict: each gate (`--min-similarity`, `--max-latency-regression`,
-//! `--max-shadow-failure-rate`, `--max-cost-increase`, or the config's `gates:`) judged on
+//! `--max-shadow-failure-rate`, `--max-cost-increase`, `--min-semantic-similarity`,
+//! `--max-judge-loss-rate`, or the config's `gates:`) judged on
 //! all pairs of the window, with its value and 95% interval, and whether there were
 //! enough pairs to decide.
 //!
@@ -178,6 +179,8 @@ pub fn evaluate(thresholds: &Gates, overall: &Group, min_pairs: u64) -> (Vec<Gat
         ));
     }
 
+    semantic_gates(thresholds, overall, &mut gates);
+
     for g in &gates {
         match (g.pass, g.conclusive, g.ci95) {
             (None, _, _) => warnings.push(format!("{} cannot be measured: {}", g.name, g.detail)),
@@ -202,6 +205,59 @@ pub fn evaluate(thresholds: &Gates, overall: &Group, min_pairs: u64) -> (Vec<Gat
         exit_code,
     };
     (gates, verdict)
+}
+
+/// `--min-semantic-similarity` and `--max-judge-loss-rate`: the semantic evaluators'
+/// figures, judged like the other gates.
+fn semantic_gates(thresholds: &Gates, overall: &Group, gates: &mut Vec<Gate>) {
+    if let Some(t) = thresholds.min_semantic_similarity {
+        let s = overall.quality.semantic_similarity.as_ref();
+        let mean = s.and_then(|s| s.mean);
+        let detail = match (s, mean) {
+            (Some(s), Some(m)) => format!(
+                "mean embedding similarity {m:.3} over {} pair(s); must be at least {t}",
+                s.n
+            ),
+            _ => "no compared pair has a semantic similarity (is semantic_similarity in traffic_mirror.compare_metrics?)".to_owned(),
+        };
+        gates.push(gate(
+            "min_semantic_similarity",
+            t,
+            mean,
+            s.and_then(|s| s.ci95),
+            Dir::AtLeast,
+            "fraction",
+            detail,
+        ));
+    }
+    if let Some(t) = thresholds.max_judge_loss_rate {
+        let j = overall.quality.judge.as_ref();
+        let rate = j.and_then(|j| j.loss_rate);
+        let detail = match (j, rate) {
+            (Some(j), Some(r)) => format!(
+                "the judge found the shadow worse in {} of {} judged pair(s) ({:.1}%; {} better, {} the same); must be at most {:.1}%",
+                j.losses,
+                j.n,
+                r * 100.0,
+                j.wins,
+                j.ties,
+                t * 100.0
+            ),
+            _ => {
+                "no compared pair has a judge verdict (is judge in traffic_mirror.compare_metrics?)"
+                    .to_owned()
+            }
+        };
+        gates.push(gate(
+            "max_judge_loss_rate",
+            t,
+            rate,
+            j.and_then(|j| j.loss_rate_ci95),
+            Dir::AtMost,
+            "fraction",
+            detail,
+        ));
+    }
 }
 
 fn gate(

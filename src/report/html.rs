@@ -4,6 +4,7 @@
 //! null, and every string from it (model names, error messages, answer previews) is
 //! HTML-escaped because it is user or upstream data.
 
+mod evaluations;
 mod fmt;
 mod group;
 mod over_time;

@@ -5,11 +5,13 @@
 //!
 //! Layout: `sql` runs queries; `figures` assembles each group; `cost` and `pricing` price
 //! it; `stats` holds the bootstrap and Wilson intervals; `gates` the verdict; `sections`
-//! lays the report out (with `fmt` for numbers) for `render_table` (terminal) and
+//! lays the report out (with `fmt` for numbers, `sections_eval` for the semantic
+//! evaluators' part; their figures are in `evaluations`) for `render_table` (terminal) and
 //! `render_text_formats` (Markdown, CSV); `html` renders the JSON as a page; `pauses`
 //! reads the spend guard's pauses.
 
 mod cost;
+mod evaluations;
 mod figures;
 mod fmt;
 mod gates;
@@ -19,6 +21,7 @@ pub mod pricing;
 mod render_table;
 mod render_text_formats;
 mod sections;
+mod sections_eval;
 mod sql;
 pub mod stats;
 

@@ -219,13 +219,62 @@ pub fn csv_columns() -> Vec<(String, Option<String>)> {
 /// window (empty for groups not keyed by a shadow target).
 pub const PAUSE_COLUMNS: [&str; 2] = ["shadow_pauses", "shadow_paused_ms"];
 
+/// The semantic evaluators' columns, after the pause columns (added later, so every
+/// earlier column keeps its position): name and JSON pointer inside a group.
+pub fn eval_columns() -> Vec<(String, String)> {
+    let mut cols = Vec::new();
+    for s in ["n", "mean", "p10", "p50", "p90"] {
+        cols.push((
+            format!("semantic_similarity_{s}"),
+            format!("/quality/semantic_similarity/{s}"),
+        ));
+    }
+    for (i, b) in ["lo", "hi"].iter().enumerate() {
+        cols.push((
+            format!("semantic_similarity_ci95_{b}"),
+            format!("/quality/semantic_similarity/ci95/{i}"),
+        ));
+    }
+    for s in ["n", "wins", "ties", "losses", "mean_score"] {
+        cols.push((format!("judge_{s}"), format!("/quality/judge/{s}")));
+    }
+    for r in ["win_rate", "tie_rate", "loss_rate"] {
+        cols.push((format!("judge_{r}"), format!("/quality/judge/{r}")));
+        for (i, b) in ["lo", "hi"].iter().enumerate() {
+            cols.push((
+                format!("judge_{r}_ci95_{b}"),
+                format!("/quality/judge/{r}_ci95/{i}"),
+            ));
+        }
+    }
+    for kind in ["semantic", "judge"] {
+        for s in [
+            "evaluations",
+            "calls",
+            "failed",
+            "skipped_cap",
+            "input_tokens",
+            "output_tokens",
+            "usd",
+        ] {
+            cols.push((
+                format!("evaluation_cost_{kind}_{s}"),
+                format!("/evaluation_cost/{kind}/{s}"),
+            ));
+        }
+    }
+    cols
+}
+
 /// The report as CSV: a header row, then one row per group (busiest first).
 pub fn render_csv(r: &MirrorReport) -> String {
     let cols = csv_columns();
+    let evals = eval_columns();
     let json = to_json(r);
     let mut out = String::new();
     let mut header: Vec<String> = cols.iter().map(|(n, _)| csv_field(n)).collect();
     header.extend(PAUSE_COLUMNS.iter().map(|c| (*c).to_owned()));
+    header.extend(evals.iter().map(|(n, _)| csv_field(n)));
     out.push_str(&header.join(","));
     out.push('\n');
     let groups = json["groups"].as_array().cloned().unwrap_or_default();
@@ -241,6 +290,11 @@ pub fn render_csv(r: &MirrorReport) -> String {
         let paused = pauses::of(&r.pauses, g.pointer("/key/shadow_target"));
         row.push(paused.map_or_else(String::new, |p| p.pauses.to_string()));
         row.push(paused.map_or_else(String::new, |p| p.paused_ms.to_string()));
+        row.extend(
+            evals
+                .iter()
+                .map(|(_, p)| csv_field(&csv_value(g.pointer(p)))),
+        );
         out.push_str(&row.join(","));
         out.push('\n');
     }
@@ -280,7 +334,11 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("plain"), "plain");
-        let mut names: Vec<String> = csv_columns().into_iter().map(|c| c.0).collect();
+        let mut names: Vec<String> = csv_columns()
+            .into_iter()
+            .map(|c| c.0)
+            .chain(eval_columns().into_iter().map(|c| c.0))
+            .collect();
         let n = names.len();
         names.sort();
         names.dedup();

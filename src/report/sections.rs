@@ -81,7 +81,7 @@ fn verdict(out: &mut Vec<Block>, r: &MirrorReport) {
     let n = r.gates.len();
     let failing = r.gates.iter().filter(|g| g.pass != Some(true)).count();
     let line = if n == 0 {
-        "No gates given: add --min-similarity, --max-latency-regression, --max-shadow-failure-rate or --max-cost-increase (or `gates:` in --policy-config) to get a verdict.".to_owned()
+        "No gates given: add --min-similarity, --max-latency-regression, --max-shadow-failure-rate, --max-cost-increase, --min-semantic-similarity or --max-judge-loss-rate (or `gates:` in --policy-config) to get a verdict.".to_owned()
     } else if !v.decided {
         format!(
             "UNDECIDED: only {} compared pair(s), {} needed to decide ({} of {n} gate(s) pass on the data so far).",
@@ -220,6 +220,7 @@ fn group(out: &mut Vec<Block>, g: &Group) {
 
     tokens_and_cost(out, g);
     quality(out, g);
+    super::sections_eval::evaluations(out, g);
     failures(out, g);
 }
 
@@ -525,6 +526,6 @@ fn cell(v: &Value) -> String {
     crate::output::cell(v)
 }
 
-fn strings(s: &[&str]) -> Vec<String> {
+pub(super) fn strings(s: &[&str]) -> Vec<String> {
     s.iter().map(|x| (*x).to_owned()).collect()
 }

@@ -6,6 +6,7 @@ use rusqlite::{Connection, Row};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::event_evaluations::{EvaluationView, read_evaluations};
 use super::event_shadows::{comparison_from_row, read_shadows};
 use super::events::{ComparisonView, event_from_row};
 use super::{Event, StoreError, queries};
@@ -28,6 +29,9 @@ pub struct EventDetail {
     pub shadow_details: Vec<ShadowDetail>,
     /// The primary asked a second time (`noise_floor_rate`), when that was recorded.
     pub noise_floor: Option<NoiseFloorView>,
+    /// The semantic evaluators' verdicts on each shadow pair (`compare_metrics:
+    /// [semantic_similarity, judge]`), by shadow target then kind.
+    pub evaluations: Vec<EvaluationView>,
 }
 
 /// Answer-quality facts about the request and the primary's answer.
@@ -114,6 +118,7 @@ pub fn find_events(
     let mut found = rows.collect::<Result<Vec<_>, _>>().map_err(err)?;
     for d in &mut found {
         d.shadow_details = read_shadows(conn, &d.event.id)?;
+        d.evaluations = read_evaluations(conn, &d.event.id)?;
     }
     Ok(found)
 }
@@ -172,6 +177,8 @@ fn detail_from_row(r: &Row<'_>) -> rusqlite::Result<EventDetail> {
         // Filled by `find_events`, which has the connection.
         shadow_details: Vec::new(),
         noise_floor,
+        // Filled by `find_events` too.
+        evaluations: Vec::new(),
         event,
     })
 }

@@ -12,8 +12,9 @@ use super::{StoreError, queries};
 
 /// The tables and views the read commands use, and whether they have a `rowid` to carry
 /// (tables do, and some queries order by it; views do not).
-const RELATIONS: [(&str, bool); 7] = [
+const RELATIONS: [(&str, bool); 8] = [
     ("requests", true),
+    ("evaluations", true),
     ("shadow_results", true),
     ("request_extra_shadows", true),
     ("mirror_pauses", true),

@@ -3,6 +3,7 @@
 
 pub mod audit_chain;
 mod event_detail;
+mod event_evaluations;
 mod event_export;
 mod event_shadows;
 mod events;
@@ -13,11 +14,12 @@ pub mod schema;
 mod writer;
 
 pub use event_detail::{EventDetail, NoiseFloorView, QualityView, ShadowDetail, find_events};
+pub use event_evaluations::{EvaluationView, read_evaluations};
 pub use event_export::{ExportPair, PairComparison, PairSide, export_pairs};
 pub use event_shadows::{ShadowView, read_shadows};
 pub use events::{ComparisonView, Event, EventFilter, MirrorView, SideView, last_seq, read_events};
 pub use fleet::open_fleet;
-pub use rows::{PauseRow, RequestRow, ShadowRow};
+pub use rows::{EvaluationRow, PauseRow, RequestRow, ShadowRow};
 pub use writer::{EventSink, WriterStats, WriterThread, spawn_writer};
 
 use std::path::{Path, PathBuf};

@@ -21,6 +21,7 @@ query!(INSERT_REQUEST, "insert_request");
 query!(INSERT_SHADOW, "insert_shadow");
 query!(INSERT_REQUEST_EXTRA_SHADOW, "insert_request_extra_shadow");
 query!(INSERT_MIRROR_PAUSE, "insert_mirror_pause");
+query!(INSERT_EVALUATION, "insert_evaluation");
 query!(EVENTS_RECENT, "events_recent");
 query!(MIRROR_SUMMARY, "mirror_summary");
 query!(MIRROR_BY_MAPPING, "mirror_by_mapping");
@@ -58,10 +59,17 @@ query!(REPORT_FAILURES, "report_failures");
 query!(REPORT_PAIR_VALUES, "report_pair_values");
 query!(REPORT_WINDOW, "report_window");
 query!(REPORT_PAUSES, "report_pauses");
+query!(REPORT_SEMANTIC, "report_semantic");
+query!(REPORT_JUDGE, "report_judge");
+query!(REPORT_EVALUATION_COST, "report_evaluation_cost");
 
 // The spend guard's start (src/mirror/guard.rs).
 query!(GUARD_SPEND_TODAY, "guard_spend_today");
 query!(GUARD_LAST_EVENTS, "guard_last_events");
+
+// The evaluators' start (src/evaluate/) and `kt events show`.
+query!(EVALUATION_SPEND_TODAY, "evaluation_spend_today");
+query!(EVENTS_EVALUATIONS, "events_evaluations");
 
 // `kt mirror replay` (src/replay/).
 query!(REPLAY_PENDING, "replay_pending");
@@ -73,6 +81,7 @@ pub const ALL: &[Query] = &[
     INSERT_SHADOW,
     INSERT_REQUEST_EXTRA_SHADOW,
     INSERT_MIRROR_PAUSE,
+    INSERT_EVALUATION,
     EVENTS_RECENT,
     MIRROR_SUMMARY,
     MIRROR_BY_MAPPING,
@@ -106,8 +115,13 @@ pub const ALL: &[Query] = &[
     REPORT_PAIR_VALUES,
     REPORT_WINDOW,
     REPORT_PAUSES,
+    REPORT_SEMANTIC,
+    REPORT_JUDGE,
+    REPORT_EVALUATION_COST,
     GUARD_SPEND_TODAY,
     GUARD_LAST_EVENTS,
+    EVALUATION_SPEND_TODAY,
+    EVENTS_EVALUATIONS,
     REPLAY_PENDING,
     REPLAY_CANDIDATES,
 ];

@@ -1,5 +1,6 @@
 //! The row types the gateway hands to the writer: one per answered request (with its
-//! extra shadows), one per finished shadow call, one per spend-guard pause or resume.
+//! extra shadows), one per finished shadow call, one per spend-guard pause or resume, one
+//! per evaluation of a pair (semantic similarity or judge).
 //! Field names are the column names of `migrations/`.
 
 /// A `requests` row.
@@ -190,6 +191,61 @@ impl ShadowRow {
             ":tool_calls": self.tool_calls,
             ":json_valid": self.json_valid,
             ":tool_calls_agree": self.tool_calls_agree,
+        })
+        .map(|_| ())
+    }
+}
+
+/// An `evaluations` row: one evaluation of a (request, shadow) pair.
+#[derive(Debug, Clone, Default)]
+pub struct EvaluationRow {
+    pub request_id: String,
+    pub shadow_target: String,
+    /// `semantic` or `judge`.
+    pub kind: &'static str,
+    pub ts: String,
+    pub ts_unix_ms: i64,
+    pub evaluator_target: String,
+    pub evaluator_model: String,
+    /// `success` | `error` | `timeout` | `skipped_cap`.
+    pub status: &'static str,
+    pub score: Option<f64>,
+    /// Judge: `better` | `same` | `worse`.
+    pub verdict: Option<&'static str>,
+    pub reason: Option<String>,
+    /// Judge: JSON array of the calls made, in call order.
+    pub positions: Option<String>,
+    pub truncated: Option<bool>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cost_usd: Option<f64>,
+    pub latency_ms: Option<u64>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+}
+
+impl EvaluationRow {
+    pub(super) fn insert(&self, st: &mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<()> {
+        st.execute(rusqlite::named_params! {
+            ":request_id": self.request_id,
+            ":shadow_target": self.shadow_target,
+            ":kind": self.kind,
+            ":ts": self.ts,
+            ":ts_unix_ms": self.ts_unix_ms,
+            ":evaluator_target": self.evaluator_target,
+            ":evaluator_model": self.evaluator_model,
+            ":status": self.status,
+            ":score": self.score,
+            ":verdict": self.verdict,
+            ":reason": self.reason,
+            ":positions": self.positions,
+            ":truncated": self.truncated,
+            ":input_tokens": self.input_tokens,
+            ":output_tokens": self.output_tokens,
+            ":cost_usd": self.cost_usd,
+            ":latency_ms": self.latency_ms,
+            ":error_class": self.error_class,
+            ":error_message": self.error_message,
         })
         .map(|_| ())
     }

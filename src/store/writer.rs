@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::audit_chain::{self, Table};
 use super::queries;
-use super::rows::{PauseRow, RequestRow, ShadowRow};
+use super::rows::{EvaluationRow, PauseRow, RequestRow, ShadowRow};
 
 /// Rows written per transaction at most: large enough to amortise the commit, small
 /// enough that a reader never waits long.
@@ -29,6 +29,8 @@ pub enum Record {
     Shadow(Box<ShadowRow>),
     /// A spend-guard pause or resume.
     Pause(Box<PauseRow>),
+    /// An evaluation of a pair (semantic similarity or judge).
+    Evaluation(Box<EvaluationRow>),
     /// Shutdown: write what is queued, then exit; later offers are refused and counted.
     Close,
 }
@@ -89,6 +91,11 @@ impl EventSink {
     /// Queues a spend-guard pause or resume.
     pub async fn pause(&self, row: PauseRow) -> bool {
         self.offer(Record::Pause(Box::new(row))).await
+    }
+
+    /// Queues an evaluation of a pair, like [`EventSink::request`].
+    pub async fn evaluation(&self, row: EvaluationRow) -> bool {
+        self.offer(Record::Evaluation(Box::new(row))).await
     }
 
     async fn offer(&self, rec: Record) -> bool {
@@ -362,6 +369,11 @@ fn insert(conn: &Connection, head: &mut audit_chain::Head, rec: &Record) -> rusq
         Record::Pause(p) => {
             return p.insert(&mut conn.prepare_cached(queries::INSERT_MIRROR_PAUSE.sql)?);
         }
+        // Evaluations are derived opinions about a pair (they can be recomputed), not
+        // events: not in the audit chain either.
+        Record::Evaluation(e) => {
+            return e.insert(&mut conn.prepare_cached(queries::INSERT_EVALUATION.sql)?);
+        }
         Record::Close => return Ok(()),
     };
     // OR IGNORE inserts may write nothing; only a written row gets an entry.
@@ -386,6 +398,7 @@ impl Record {
             Record::Request(r) => &r.id,
             Record::Shadow(s) => &s.request_id,
             Record::Pause(p) => &p.shadow_target,
+            Record::Evaluation(e) => &e.request_id,
             Record::Close => "",
         }
     }

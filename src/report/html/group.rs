@@ -33,6 +33,7 @@ pub(super) fn group(h: &mut String, g: &Value, i: usize, open: bool) {
     similarity_card(h, g);
     cost_card(h, g);
     quality_card(h, g);
+    super::evaluations::card(h, g);
     tokens_card(h, g);
     failures_card(h, g);
     lowest_card(h, g);

@@ -1,0 +1,28 @@
+-- report_judge: the LLM judge's verdicts (`compare_metrics: [judge]`) per report group
+-- (:by and :source as in report_groups.sql), over compared pairs (both sides succeeded)
+-- whose judge evaluation succeeded. A verdict is the shadow's answer against the
+-- primary's: better (a win), same (a tie), worse (a loss). kt adds Wilson intervals.
+-- Columns: gkey, n, wins, ties, losses, mean_score (0.5 = as good as the primary).
+WITH pairs AS (
+    SELECT p.judge_verdict AS verdict, p.judge_score AS score,
+        CASE :by
+            WHEN 'all' THEN '[]'
+            WHEN 'model' THEN json_array(p.primary_model)
+            WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
+            WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
+            ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
+        END AS gkey
+    FROM mirror_pairs p
+    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+      AND p.primary_status = 'success' AND p.shadow_status = 'success'
+      AND p.judge_verdict IS NOT NULL
+)
+SELECT gkey,
+    COUNT(*) AS n,
+    SUM(verdict = 'better') AS wins,
+    SUM(verdict = 'same') AS ties,
+    SUM(verdict = 'worse') AS losses,
+    AVG(score) AS mean_score
+FROM pairs
+GROUP BY gkey
+ORDER BY gkey;
