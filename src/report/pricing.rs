@@ -204,13 +204,16 @@ mod tests {
         );
     }
 
-    // Proves every built-in entry is unique and non-negative.
+    // Proves every built-in entry is unique and non-negative, and output costs at least
+    // input for chat models (embeddings models have no output tokens).
     #[test]
     fn defaults_are_sane() {
         let mut names: Vec<&str> = DEFAULTS.iter().map(|d| d.0).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), DEFAULTS.len());
-        assert!(DEFAULTS.iter().all(|&(_, i, o)| i >= 0.0 && o >= i));
+        assert!(DEFAULTS.iter().all(|&(m, i, o)| i >= 0.0
+            && o >= 0.0
+            && (o >= i || m.starts_with("text-embedding-"))));
     }
 }
