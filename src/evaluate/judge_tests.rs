@@ -97,3 +97,9 @@ fn request_text_has_roles() {
     .unwrap();
     assert_eq!(request_text(&req), "system: be brief\nuser: hi there\n");
 }
+
+// Proves the README quotes the built-in rubric exactly as kt sends it.
+#[test]
+fn readme_quotes_the_rubric() {
+    assert!(include_str!("../../README.md").contains(DEFAULT_RUBRIC));
+}
