@@ -16,6 +16,7 @@ mod figures;
 mod fmt;
 mod gates;
 pub mod html;
+mod pairs_copy;
 pub mod pauses;
 pub mod pricing;
 mod render_table;
@@ -200,6 +201,7 @@ fn collect_both(
         let (params, prices) = (inputs.params.clone(), inputs.prices);
         let (start_ms, end_ms) = (inputs.start_ms, inputs.end_ms);
         let overall = s.spawn(move || {
+            let _copy = pairs_copy::make(&second, &params)?;
             let inputs = figures::Inputs {
                 conn: &second,
                 params,
@@ -230,6 +232,7 @@ pub fn build(conn: &Connection, o: &Options) -> Result<MirrorReport, StoreError>
         limit: i64::from(o.lowest),
         source: o.source.as_str(),
     };
+    let _copy = pairs_copy::make(conn, &params)?;
     let run = |q, p: &sql::Params| sql::rows(conn, q, p);
     let window_row = run(queries::REPORT_WINDOW, &params)?
         .into_iter()
