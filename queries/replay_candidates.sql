@@ -14,5 +14,10 @@ WHERE r.ts_unix_ms >= :since_ms AND r.ts_unix_ms < :until_ms
   AND (r.ts_unix_ms, r.id) > (:after_ms, :after_id)
   AND NOT EXISTS (SELECT 1 FROM shadow_results s
                   WHERE s.request_id = r.id AND s.shadow_target = :target)
+  -- A request mirrored live to :target is paired already, even while that shadow is still
+  -- in flight: a replay row would take its (request, target) slot and the live row be lost.
+  AND NOT (r.mirror_state = 'mirrored' AND r.shadow_target IS :target)
+  AND NOT EXISTS (SELECT 1 FROM request_extra_shadows x
+                  WHERE x.request_id = r.id AND x.shadow_target = :target)
 ORDER BY r.ts_unix_ms, r.id
 LIMIT :limit;

@@ -15,6 +15,12 @@ SELECT
         SELECT shadow_model FROM requests
         WHERE :source = 'live' AND mirror_state = 'mirrored' AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms AND shadow_model IS NOT NULL
         UNION
+        -- A request's second and later shadows (several shadows) are priced too.
+        SELECT COALESCE(s.model, x.shadow_model) FROM request_extra_shadows x
+        LEFT JOIN shadow_results s
+            ON s.request_id = x.request_id AND s.shadow_target = x.shadow_target AND s.kind = 'shadow'
+        WHERE :source = 'live' AND x.ts_unix_ms >= :since_ms AND x.ts_unix_ms < :until_ms
+        UNION
         SELECT rr.model FROM shadow_results s JOIN requests rr ON rr.id = s.request_id
         WHERE :source = 'replay' AND s.kind = 'replay' AND rr.ts_unix_ms >= :since_ms AND rr.ts_unix_ms < :until_ms AND rr.model IS NOT NULL
         UNION

@@ -4,8 +4,10 @@
 -- Percentiles: percentile_disc, the value at 0-based position floor(p * (count - 1)) of the
 -- ascending values (as in report_latency.sql).
 WITH sides AS (
-    SELECT 'primary' AS side, primary_ttft_ms AS v, ttft_diff_ms AS d FROM mirror_pairs
+    -- Each request once, however many shadows it had (its primary TTFT is one value).
+    SELECT 'primary' AS side, MIN(primary_ttft_ms) AS v, AVG(ttft_diff_ms) AS d FROM mirror_pairs
     WHERE source = :source AND stream = 1 AND primary_ttft_ms IS NOT NULL AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms
+    GROUP BY request_id
     UNION ALL
     SELECT 'shadow' AS side, shadow_ttft_ms AS v, ttft_diff_ms AS d FROM mirror_pairs
     WHERE source = :source AND stream = 1 AND shadow_ttft_ms IS NOT NULL AND ts_unix_ms >= :since_ms AND ts_unix_ms < :until_ms

@@ -126,7 +126,7 @@ async fn apply(live: &Live, source: &ReloadSource) -> Result<(), Refused> {
         .map_err(|e| Refused(e.to_string()))?;
     if !std::sync::Arc::ptr_eq(&current.guard, &next.guard) {
         // New limits, prices or shadows: the new guard starts from today's spend as the
-        // database has it (rows still queued in the writer are not counted yet).
+        // database has it, then takes over from the old one (below).
         let db = source.db.clone();
         let seed = tokio::task::spawn_blocking(move || {
             store::open(&db).and_then(|c| guard::load_seed(&c, store::now_stamp().1))
@@ -141,6 +141,9 @@ async fn apply(live: &Live, source: &ReloadSource) -> Result<(), Refused> {
                 warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero")
             }
         }
+        // Calls still in flight on the old guard (and spend it counted that the writer
+        // has not written yet) carry over to the new one.
+        current.guard.hand_over(next.guard.clone());
     }
     info!(
         target: "kt::gateway",

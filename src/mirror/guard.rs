@@ -177,6 +177,9 @@ pub struct SpendGuard {
     prices: PriceTable,
     targets: HashMap<String, Target>,
     outlet: Option<Outlet>,
+    /// Set when a config reload replaced this guard: shadow calls started before the
+    /// reload still hold this one, and their spend must reach the new one.
+    successor: std::sync::OnceLock<std::sync::Arc<SpendGuard>>,
 }
 
 impl SpendGuard {
@@ -211,6 +214,7 @@ impl SpendGuard {
             prices,
             targets,
             outlet: outlet.map(|(sink, tracker)| Outlet { sink, tracker }),
+            successor: std::sync::OnceLock::new(),
         }
     }
 
@@ -257,6 +261,9 @@ impl SpendGuard {
         failed: bool,
         now_ms: i64,
     ) -> Vec<Transition> {
+        if let Some(next) = self.successor.get() {
+            return next.record_at(target, model, input, output, failed, now_ms);
+        }
         let (Some(limits), Some(t)) = (&self.limits, self.targets.get(target)) else {
             return Vec::new();
         };
@@ -424,6 +431,40 @@ impl SpendGuard {
     }
 
     /// Logs each transition and queues its `mirror_pauses` row.
+    /// Hands over to `next`, the guard a config reload built (already seeded from the
+    /// database): today's spend of each target both guard, where this one counted more (calls
+    /// whose rows the writer had not written yet), and from now on every call this one is
+    /// told about, so shadow calls in flight across the reload still count.
+    pub fn hand_over(&self, next: std::sync::Arc<SpendGuard>) {
+        self.hand_over_at(next, now_ms());
+    }
+
+    /// [`SpendGuard::hand_over`] at `now`.
+    pub fn hand_over_at(&self, next: std::sync::Arc<SpendGuard>, now: i64) {
+        let mut events = Vec::new();
+        for (id, old) in &self.targets {
+            let Some(new) = next.targets.get(id) else {
+                continue;
+            };
+            let (usd, tokens, day) = {
+                let st = old.lock();
+                (st.usd, st.tokens, st.day)
+            };
+            let mut st = new.lock();
+            next.settle(id, &mut st, now, &mut events);
+            if day == st.day {
+                st.usd = st.usd.max(usd);
+                st.tokens = st.tokens.max(tokens);
+                if st.pause.is_none() {
+                    next.check_spend(id, &mut st, now, &mut events);
+                }
+                new.publish(&st);
+            }
+        }
+        next.emit(events);
+        let _ = self.successor.set(next);
+    }
+
     fn emit(&self, events: Vec<Transition>) {
         for e in events {
             let (shadow, reason) = (e.shadow_target.as_str(), e.reason.as_str());

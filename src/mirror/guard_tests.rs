@@ -256,3 +256,27 @@ fn load_seed_reads_today_and_the_last_events() {
         )]
     );
 }
+
+// Regression (review, session 3): a reload that rebuilds the guard hands over to the new
+// one: spend the old one counted beyond the database seed carries over, and calls that
+// finish on the old guard afterwards (in flight across the reload) count in the new one.
+#[test]
+fn hand_over_carries_spend_and_forwards_late_calls() {
+    let caps = Limits {
+        max_tokens_per_day: Some(100),
+        ..Limits::default()
+    };
+    let old = guard(caps.clone());
+    old.record_at("t", MODEL, 30, 30, false, T0);
+    let new = std::sync::Arc::new(guard(caps));
+    new.restore_at(&Seed::default(), T0);
+    old.hand_over_at(new.clone(), T0);
+    assert!(new.admit_at("t", T0).0, "60 of 100 tokens: still open");
+    // A call that started before the reload finishes on the old guard.
+    old.record_at("t", MODEL, 25, 25, false, T0 + 1);
+    assert!(
+        !new.admit_at("t", T0 + 2).0,
+        "110 tokens reached the cap through the old guard"
+    );
+    assert!(new.admit_at("s", T0 + 2).0, "another target is untouched");
+}

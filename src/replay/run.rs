@@ -123,7 +123,9 @@ pub async fn run(
     let interval = plan
         .rate
         .filter(|r| r.is_finite() && *r > 0.0)
-        .map(|r| Duration::from_secs_f64(1.0 / r));
+        // A rate so small that its interval overflows a Duration means "wait forever":
+        // cap it at a day instead of panicking.
+        .map(|r| Duration::try_from_secs_f64(1.0 / r).unwrap_or(Duration::from_secs(86_400)));
     let (stop, abort) = (plan.stop.clone(), plan.abort.clone());
     let concurrency = plan.concurrency.max(1);
     let mut tasks: JoinSet<Finished> = JoinSet::new();

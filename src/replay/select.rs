@@ -216,3 +216,42 @@ fn read_page(
         .map_err(err)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression (review, session 3): a request mirrored live to the target counts as
+    // paired even while its shadow is still in flight (no shadow_results row yet), as the
+    // first shadow or as an extra one; otherwise the replay row would take the live row's
+    // (request, target) slot.
+    #[test]
+    fn live_shadows_in_flight_are_paired() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("r.db")).unwrap();
+        for (id, first) in [("a", "cand"), ("b", "other"), ("c", "other")] {
+            conn.execute(
+                "INSERT INTO requests (id, ts, ts_unix_ms, target, provider, model, status,
+                   http_status, latency_ms, mirror_state, shadow_target, shadow_model, request_body)
+                 VALUES (?1, 't', 1000, 'p', 'openai', 'gpt-4o-mini', 'success', 200, 5,
+                   'mirrored', ?2, 'm', '{}')",
+                rusqlite::params![id, first],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO request_extra_shadows VALUES ('b', 'cand', 'm2', 1000)",
+            [],
+        )
+        .unwrap();
+        let w = Window {
+            since_ms: 0,
+            until_ms: 2000,
+            target: "cand".into(),
+            mapping_json: r#"{"gpt-4o-mini": "m3"}"#.into(),
+            limit: None,
+        };
+        let p = pending(&conn, &w).unwrap();
+        assert_eq!((p.logged, p.paired, p.pending), (3, 2, 1));
+    }
+}

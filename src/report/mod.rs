@@ -12,6 +12,8 @@
 
 mod cost;
 mod evaluations;
+#[cfg(test)]
+mod extra_shadow_tests;
 mod figures;
 mod fmt;
 mod gates;
