@@ -1,5 +1,6 @@
 //! `kt events export`: the mirrored pairs as an evaluation dataset, one JSON object per
-//! pair per line, to stdout or a file. Prompts are never stored, so they are not exported.
+//! pair per line, to stdout or a file. Prompts are not exported (kt stores them only with
+//! `log_requests`, for replay).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -132,11 +132,11 @@ async fn apply(live: &Live, source: &ReloadSource) -> Result<(), Refused> {
             store::open(&db).and_then(|c| guard::load_seed(&c, store::now_stamp().1))
         })
         .await;
-        match seed {
-            Ok(Ok(seed)) => next.guard.restore(&seed),
-            Ok(Err(e)) => {
-                warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero")
-            }
+        match seed
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+        {
+            Ok(seed) => next.guard.restore(&seed),
             Err(e) => {
                 warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero")
             }

@@ -115,17 +115,19 @@ impl Tally<'_> {
     }
 }
 
+/// The spacing of calls for `--rate` (calls per second); `None` for no limit. A rate so
+/// small that its interval overflows a `Duration` means one call a day, not a panic.
+fn interval_for(rate: f64) -> Option<Duration> {
+    (rate.is_finite() && rate > 0.0)
+        .then(|| Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(86_400)))
+}
+
 /// Replays the requests `rx` yields (see [`super::spawn_reader`]) as `plan` says.
 pub async fn run(
     mut plan: Plan,
     mut rx: mpsc::Receiver<Result<Candidate, StoreError>>,
 ) -> Result<Summary, ReplayError> {
-    let interval = plan
-        .rate
-        .filter(|r| r.is_finite() && *r > 0.0)
-        // A rate so small that its interval overflows a Duration means "wait forever":
-        // cap it at a day instead of panicking.
-        .map(|r| Duration::try_from_secs_f64(1.0 / r).unwrap_or(Duration::from_secs(86_400)));
+    let interval = plan.rate.and_then(interval_for);
     let (stop, abort) = (plan.stop.clone(), plan.abort.clone());
     let concurrency = plan.concurrency.max(1);
     let mut tasks: JoinSet<Finished> = JoinSet::new();
@@ -244,5 +246,20 @@ pub async fn run(
     match failure {
         Some(e) => Err(e.into()),
         None => Ok(t.summary),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves --rate turns into a call spacing, and that absurd rates cannot panic.
+    #[test]
+    fn rate_to_interval() {
+        assert_eq!(interval_for(4.0), Some(Duration::from_millis(250)));
+        assert_eq!(interval_for(1e-300), Some(Duration::from_secs(86_400)));
+        assert_eq!(interval_for(5e-324), Some(Duration::from_secs(86_400)));
+        assert_eq!(interval_for(0.0), None);
+        assert_eq!(interval_for(f64::NAN), None);
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::event_evaluations::{EvaluationView, read_evaluations};
-use super::event_shadows::{comparison_from_row, read_shadows};
+use super::event_shadows::{read_shadows, shadow_detail};
 use super::events::{ComparisonView, event_from_row};
 use super::{Event, StoreError, queries};
 
@@ -126,30 +126,13 @@ pub fn find_events(
 fn detail_from_row(r: &Row<'_>) -> rusqlite::Result<EventDetail> {
     let event = event_from_row(r)?;
     let shadow = match r.get::<_, Option<String>>("s_status")? {
-        Some(status) => Some(ShadowDetail {
-            target: r
-                .get::<_, Option<String>>("shadow_target")?
+        Some(status) => Some(shadow_detail(
+            r,
+            r.get::<_, Option<String>>("shadow_target")?
                 .unwrap_or_default(),
-            provider: r.get("s_provider")?,
-            model: r.get("s_model")?,
-            ts: r.get("s_ts")?,
+            r.get("s_model")?,
             status,
-            http_status: r.get("s_http_status")?,
-            latency_ms: r.get("s_latency_ms")?,
-            ttft_ms: r.get("s_ttft_ms")?,
-            input_tokens: r.get("s_input_tokens")?,
-            output_tokens: r.get("s_output_tokens")?,
-            finish_reason: r.get("s_finish_reason")?,
-            error_class: r.get("s_error_class")?,
-            error_message: r.get("s_error_message")?,
-            similarity_algorithm: r.get("s_similarity_algorithm")?,
-            answer_chars: r.get("s_answer_chars")?,
-            json_valid: r.get("s_json_valid")?,
-            tool_calls: json_column(r.get("s_tool_calls")?),
-            tool_calls_agree: r.get("s_tool_calls_agree")?,
-            response_text: r.get("s_response_text")?,
-            comparison: comparison_from_row(r)?,
-        }),
+        )?),
         None => None,
     };
     let noise_floor = match r.get::<_, Option<String>>("n_status")? {

@@ -57,15 +57,32 @@ pub fn read_shadows(conn: &Connection, id: &str) -> Result<Vec<ShadowDetail>, St
 }
 
 fn shadow_from_row(r: &Row<'_>) -> rusqlite::Result<ShadowDetail> {
+    let model = r
+        .get::<_, Option<String>>("s_model")?
+        .or(r.get("planned_model")?);
     let status: Option<String> = r.get("s_status")?;
+    shadow_detail(
+        r,
+        r.get("target")?,
+        model,
+        status.unwrap_or_else(|| "pending".into()),
+    )
+}
+
+/// A shadow's `s_`-prefixed columns, named alike by every events query; the caller says
+/// where its target, model and status come from (a pending shadow has no row yet).
+pub(super) fn shadow_detail(
+    r: &Row<'_>,
+    target: String,
+    model: Option<String>,
+    status: String,
+) -> rusqlite::Result<ShadowDetail> {
     Ok(ShadowDetail {
-        target: r.get("target")?,
+        target,
         provider: r.get("s_provider")?,
-        model: r
-            .get::<_, Option<String>>("s_model")?
-            .or(r.get("planned_model")?),
+        model,
         ts: r.get("s_ts")?,
-        status: status.unwrap_or_else(|| "pending".into()),
+        status,
         http_status: r.get("s_http_status")?,
         latency_ms: r.get("s_latency_ms")?,
         ttft_ms: r.get("s_ttft_ms")?,
