@@ -6,13 +6,7 @@
 --   evaluator: not skipped_cap), failed (error or timeout), skipped_cap, input_tokens,
 --   output_tokens, usd (sum of cost_usd; NULL when no row had a price).
 SELECT
-    CASE :by
-        WHEN 'all' THEN '[]'
-        WHEN 'model' THEN json_array(p.primary_model)
-        WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
-        WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
-        ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
-    END AS gkey,
+    p.gkey AS gkey,
     e.kind AS kind,
     COUNT(*) AS evaluations,
     SUM(e.status <> 'skipped_cap') AS calls,
@@ -21,8 +15,7 @@ SELECT
     COALESCE(SUM(e.input_tokens), 0) AS input_tokens,
     COALESCE(SUM(e.output_tokens), 0) AS output_tokens,
     SUM(e.cost_usd) AS usd
-FROM mirror_pairs p
+FROM report_pairs p
 JOIN evaluations e ON e.request_id = p.request_id AND e.shadow_target = p.shadow_target
-WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
 GROUP BY 1, 2
 ORDER BY 1, 2;

@@ -4,16 +4,8 @@
 -- Columns: gkey, side (primary | shadow), status, error_class, http_status, count, example,
 --   example_count (how many of the failures carry that message).
 WITH pairs AS (
-    SELECT p.*,
-        CASE :by
-            WHEN 'all' THEN '[]'
-            WHEN 'model' THEN json_array(p.primary_model)
-            WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
-            WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
-            ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
-        END AS gkey
-    FROM mirror_pairs p
-    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+    SELECT p.*
+    FROM report_pairs p
 ),
 failed AS (
     SELECT p.gkey, 'primary' AS side, r.status, r.error_class, r.http_status, r.error_message AS message

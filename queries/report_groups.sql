@@ -1,4 +1,6 @@
--- report_groups: one row per report group, busiest first. :by picks the grouping:
+-- report_groups: one row per report group, busiest first. Like every report_*.sql over
+-- pairs it reads the report's copy of the window's pairs (`report_pairs`, made by
+-- report_materialize.sql with the same parameters), whose gkey :by picked:
 -- 'mapping' (primary model → shadow target/model, the default), 'model' (primary model),
 -- 'hour', 'day' (UTC buckets of the request time) or 'all' (one group for the window).
 -- :source picks the pairs: 'live' (mirrored traffic) or 'replay' (`kt mirror replay`).
@@ -14,19 +16,11 @@
 WITH pairs AS (
     SELECT p.*,
         CASE :by
-            WHEN 'all' THEN '[]'
-            WHEN 'model' THEN json_array(p.primary_model)
-            WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
-            WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
-            ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
-        END AS gkey,
-        CASE :by
             WHEN 'hour' THEN strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch')
             WHEN 'day' THEN strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch')
         END AS bucket,
         (p.primary_status = 'success' AND p.shadow_status = 'success') AS compared
-    FROM mirror_pairs p
-    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
+    FROM report_pairs p
 ),
 groups AS (
     SELECT gkey,

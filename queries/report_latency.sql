@@ -8,20 +8,13 @@
 -- sort of the pairs: percentile_disc selects in linear time.
 WITH pairs AS (
     SELECT
-        CASE :by
-            WHEN 'all' THEN '[]'
-            WHEN 'model' THEN json_array(p.primary_model)
-            WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
-            WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
-            ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
-        END AS gkey,
+        p.gkey AS gkey,
         CASE WHEN p.shadow_latency_ms IS NOT NULL THEN p.primary_latency_ms END AS lp,
         CASE WHEN p.primary_latency_ms IS NOT NULL THEN p.shadow_latency_ms END AS ls,
         CASE WHEN p.stream = 1 AND p.shadow_ttft_ms IS NOT NULL THEN p.primary_ttft_ms END AS tp,
         CASE WHEN p.stream = 1 AND p.primary_ttft_ms IS NOT NULL THEN p.shadow_ttft_ms END AS ts
-    FROM mirror_pairs p
-    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
-      AND p.primary_status = 'success' AND p.shadow_status = 'success'
+    FROM report_pairs p
+    WHERE p.primary_status = 'success' AND p.shadow_status = 'success'
 ),
 agg AS (
     SELECT gkey,

@@ -5,16 +5,9 @@
 --   shadow_chars (previews are the first 120 characters; NULL when not logged).
 WITH pairs AS (
     SELECT p.request_id, p.shadow_target, p.content_similarity, p.ts_unix_ms,
-        CASE :by
-            WHEN 'all' THEN '[]'
-            WHEN 'model' THEN json_array(p.primary_model)
-            WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
-            WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
-            ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
-        END AS gkey
-    FROM mirror_pairs p
-    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
-      AND p.primary_status = 'success' AND p.shadow_status = 'success'
+        p.gkey AS gkey
+    FROM report_pairs p
+    WHERE p.primary_status = 'success' AND p.shadow_status = 'success'
       AND p.content_similarity IS NOT NULL
 ),
 -- A group's lowest :limit pairs all lie at or below its percentile_disc at 0.1% when that

@@ -13,13 +13,7 @@ WITH prices AS MATERIALIZED (
     WHERE type = 'object'
 )
 SELECT
-    CASE :by
-        WHEN 'all' THEN '[]'
-        WHEN 'model' THEN json_array(p.primary_model)
-        WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
-        WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
-        ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
-    END AS gkey,
+    p.gkey AS gkey,
     p.request_id,
     p.primary_latency_ms,
     p.shadow_latency_ms,
@@ -29,9 +23,8 @@ SELECT
     (p.primary_input_tokens * pp.input_per_mtok + p.primary_output_tokens * pp.output_per_mtok) / 1e6 AS primary_cost_usd,
     (p.shadow_input_tokens * sp.input_per_mtok + p.shadow_output_tokens * sp.output_per_mtok) / 1e6 AS shadow_cost_usd,
     p.semantic_similarity
-FROM mirror_pairs p
+FROM report_pairs p
 LEFT JOIN prices pp ON pp.model = p.primary_model
 LEFT JOIN prices sp ON sp.model = p.shadow_model
-WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
-  AND p.primary_status = 'success' AND p.shadow_status = 'success'
+WHERE p.primary_status = 'success' AND p.shadow_status = 'success'
 ORDER BY gkey, p.ts_unix_ms, p.request_id;

@@ -11,30 +11,24 @@
 --   json_n, primary_json_valid_rate, shadow_json_valid_rate (JSON-mode requests: share of
 --     answers that parse as JSON).
 WITH pairs AS (
-    SELECT p.*,
-        CASE :by
-            WHEN 'all' THEN '[]'
-            WHEN 'model' THEN json_array(p.primary_model)
-            WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
-            WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
-            ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
-        END AS gkey,
-        COALESCE(r.tool_calls, '[]') <> '[]' AS primary_called_tools,
-        COALESCE(s.tool_calls, '[]') <> '[]' AS shadow_called_tools
-    FROM mirror_pairs p
-    JOIN requests r ON r.id = p.request_id
-    JOIN shadow_results s
-        ON s.request_id = p.request_id AND s.shadow_target = p.shadow_target AND s.kind = (CASE :source WHEN 'replay' THEN 'replay' ELSE 'shadow' END)
-    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
-      AND p.primary_status = 'success' AND p.shadow_status = 'success'
+    SELECT p.*
+    FROM report_pairs p
+    WHERE p.primary_status = 'success' AND p.shadow_status = 'success'
 ),
+-- Whether a side called tools is looked up only for an empty-looking answer (answer_chars
+-- 0): the CASE skips the lookup for every other pair.
 facts AS (
     SELECT gkey, has_tools, json_mode, tool_calls_agree, primary_json_valid, shadow_json_valid,
         CASE WHEN primary_finish_reason IS NOT NULL AND shadow_finish_reason IS NOT NULL
              THEN primary_finish_reason = shadow_finish_reason END AS finish_agree,
-        CASE WHEN shadow_answer_chars IS NOT NULL THEN shadow_answer_chars = 0 AND NOT shadow_called_tools
+        CASE WHEN shadow_answer_chars IS NOT NULL THEN CASE WHEN shadow_answer_chars = 0 THEN NOT (
+                SELECT COALESCE(s.tool_calls, '[]') <> '[]' FROM shadow_results s
+                WHERE s.request_id = pairs.request_id AND s.shadow_target = pairs.shadow_target
+                  AND s.kind = (CASE :source WHEN 'replay' THEN 'replay' ELSE 'shadow' END)) ELSE 0 END
              WHEN shadow_output_tokens IS NOT NULL THEN shadow_output_tokens = 0 END AS shadow_empty,
-        CASE WHEN primary_answer_chars IS NOT NULL THEN primary_answer_chars = 0 AND NOT primary_called_tools
+        CASE WHEN primary_answer_chars IS NOT NULL THEN CASE WHEN primary_answer_chars = 0 THEN NOT (
+                SELECT COALESCE(r.tool_calls, '[]') <> '[]' FROM requests r
+                WHERE r.id = pairs.request_id) ELSE 0 END
              WHEN primary_output_tokens IS NOT NULL THEN primary_output_tokens = 0 END AS primary_empty,
         CASE WHEN shadow_finish_reason IS NOT NULL THEN shadow_finish_reason = 'length' END AS shadow_truncated,
         CASE WHEN primary_finish_reason IS NOT NULL THEN primary_finish_reason = 'length' END AS primary_truncated

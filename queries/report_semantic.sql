@@ -5,16 +5,9 @@
 -- Columns: gkey, n, mean, p10, p50, p90 (percentile_disc, as in report_latency.sql).
 WITH pairs AS (
     SELECT p.semantic_similarity AS v,
-        CASE :by
-            WHEN 'all' THEN '[]'
-            WHEN 'model' THEN json_array(p.primary_model)
-            WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
-            WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
-            ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
-        END AS gkey
-    FROM mirror_pairs p
-    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
-      AND p.primary_status = 'success' AND p.shadow_status = 'success'
+        p.gkey AS gkey
+    FROM report_pairs p
+    WHERE p.primary_status = 'success' AND p.shadow_status = 'success'
       AND p.semantic_similarity IS NOT NULL
 )
 SELECT gkey,

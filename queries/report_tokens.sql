@@ -8,17 +8,9 @@
 --   primary_models, shadow_models (JSON arrays of the distinct models), primary_cost_mean,
 --   shadow_cost_mean (USD per request; NULL unless every pair's model on that side is priced).
 WITH pairs AS (
-    SELECT p.*,
-        CASE :by
-            WHEN 'all' THEN '[]'
-            WHEN 'model' THEN json_array(p.primary_model)
-            WHEN 'hour' THEN json_array(strftime('%Y-%m-%dT%H:00:00Z', p.ts_unix_ms / 1000, 'unixepoch'))
-            WHEN 'day' THEN json_array(strftime('%Y-%m-%d', p.ts_unix_ms / 1000, 'unixepoch'))
-            ELSE json_array(p.primary_model, p.shadow_target, p.shadow_model)
-        END AS gkey
-    FROM mirror_pairs p
-    WHERE p.source = :source AND p.ts_unix_ms >= :since_ms AND p.ts_unix_ms < :until_ms
-      AND p.primary_status = 'success' AND p.shadow_status = 'success'
+    SELECT p.*
+    FROM report_pairs p
+    WHERE p.primary_status = 'success' AND p.shadow_status = 'success'
       AND p.primary_input_tokens IS NOT NULL AND p.primary_output_tokens IS NOT NULL
       AND p.shadow_input_tokens IS NOT NULL AND p.shadow_output_tokens IS NOT NULL
 ),

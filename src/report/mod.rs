@@ -179,31 +179,76 @@ pub struct Pricing {
     pub models: BTreeMap<String, Option<pricing::Resolved>>,
 }
 
-/// The groups of `by` and the whole window (`By::All`, what the gates judge). Each is a
-/// full pass over the window's pairs, so on a database file they run side by side on two
-/// read connections (halving the wall time on a 2-core machine). The second connection
-/// reads its own snapshot: while a gateway writes, the whole-window figures may include a
-/// few pairs more than the groups.
-fn collect_both(
+/// The tutorial's Step 6 figures, which the report carries too.
+struct Tutorial {
+    summary: Map<String, Value>,
+    mirror_states: Vec<Map<String, Value>>,
+    by_mapping: Vec<Map<String, Value>>,
+    failures: Vec<Map<String, Value>>,
+    ttft: Vec<Map<String, Value>>,
+    pauses: Vec<pauses::ShadowPauses>,
+}
+
+/// The groups of `by`, each pass over its own copy of the window's pairs.
+fn groups_of(inputs: &figures::Inputs<'_>, by: By) -> Result<Vec<Group>, StoreError> {
+    let p = sql::Params {
+        by: by.as_str(),
+        ..inputs.params.clone()
+    };
+    let _copy = pairs_copy::make(inputs.conn, &p)?;
+    figures::collect(inputs, by)
+}
+
+/// The whole window (`By::All`, what the gates judge) and the tutorial's figures, which
+/// read the same copy of the pairs.
+fn overall_and_tutorial(
+    inputs: &figures::Inputs<'_>,
+) -> Result<(Vec<Group>, Tutorial), StoreError> {
+    let p = sql::Params {
+        by: By::All.as_str(),
+        ..inputs.params.clone()
+    };
+    let conn = inputs.conn;
+    let _copy = pairs_copy::make(conn, &p)?;
+    let overall = figures::collect(inputs, By::All)?;
+    let run = |q| sql::rows(conn, q, &p);
+    let tutorial = Tutorial {
+        summary: run(queries::MIRROR_SUMMARY)?
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+        mirror_states: run(queries::MIRROR_STATES)?,
+        by_mapping: run(queries::MIRROR_BY_MAPPING)?,
+        failures: run(queries::FAILURES)?,
+        ttft: run(queries::TTFT)?,
+        pauses: pauses::collect(conn, &p)?,
+    };
+    Ok((overall, tutorial))
+}
+
+/// The groups of `by`, the whole window and the tutorial's figures. Each of the first two
+/// is a full pass over the window's pairs, so on a database file they run side by side on
+/// two read connections (halving the wall time on a 2-core machine). The second
+/// connection reads its own snapshot: while a gateway writes, the whole-window figures may
+/// include a few pairs more than the groups.
+fn collect_all(
     inputs: &figures::Inputs<'_>,
     by: By,
-) -> Result<(Vec<Group>, Vec<Group>), StoreError> {
+) -> Result<(Vec<Group>, Vec<Group>, Tutorial), StoreError> {
     let second = inputs
         .conn
         .path()
         .filter(|p| !p.is_empty())
         .and_then(|p| Connection::open_with_flags(p, OpenFlags::SQLITE_OPEN_READ_ONLY).ok());
     let Some(second) = second else {
-        return Ok((
-            figures::collect(inputs, by)?,
-            figures::collect(inputs, By::All)?,
-        ));
+        let groups = groups_of(inputs, by)?;
+        let (overall, tutorial) = overall_and_tutorial(inputs)?;
+        return Ok((groups, overall, tutorial));
     };
     std::thread::scope(|s| {
         let (params, prices) = (inputs.params.clone(), inputs.prices);
         let (start_ms, end_ms) = (inputs.start_ms, inputs.end_ms);
         let overall = s.spawn(move || {
-            let _copy = pairs_copy::make(&second, &params)?;
             let inputs = figures::Inputs {
                 conn: &second,
                 params,
@@ -211,16 +256,17 @@ fn collect_both(
                 start_ms,
                 end_ms,
             };
-            figures::collect(&inputs, By::All)
+            overall_and_tutorial(&inputs)
         });
-        let groups = figures::collect(inputs, by);
+        let groups = groups_of(inputs, by);
         let overall = overall.join().unwrap_or_else(|_| {
             Err(StoreError::Query {
                 query: "report (whole window)",
                 source: rusqlite::Error::ExecuteReturnedResults,
             })
         });
-        Ok((groups?, overall?))
+        let (overall, tutorial) = overall?;
+        Ok((groups?, overall, tutorial))
     })
 }
 
@@ -234,9 +280,7 @@ pub fn build(conn: &Connection, o: &Options) -> Result<MirrorReport, StoreError>
         limit: i64::from(o.lowest),
         source: o.source.as_str(),
     };
-    let _copy = pairs_copy::make(conn, &params)?;
-    let run = |q, p: &sql::Params| sql::rows(conn, q, p);
-    let window_row = run(queries::REPORT_WINDOW, &params)?
+    let window_row = sql::rows(conn, queries::REPORT_WINDOW, &params)?
         .into_iter()
         .next()
         .unwrap_or_default();
@@ -253,12 +297,12 @@ pub fn build(conn: &Connection, o: &Options) -> Result<MirrorReport, StoreError>
 
     let inputs = figures::Inputs {
         conn,
-        params: params.clone(),
+        params,
         prices: &o.prices,
         start_ms: start,
         end_ms: end,
     };
-    let (groups, overall) = collect_both(&inputs, o.by)?;
+    let (groups, overall, tutorial) = collect_all(&inputs, o.by)?;
     let overall = overall.into_iter().next().unwrap_or_else(|| Group {
         label: "all mirrored traffic".to_owned(),
         ..Group::default()
@@ -277,11 +321,8 @@ pub fn build(conn: &Connection, o: &Options) -> Result<MirrorReport, StoreError>
         },
         by: o.by.as_str(),
         source: o.source.as_str(),
-        summary: run(queries::MIRROR_SUMMARY, &params)?
-            .into_iter()
-            .next()
-            .unwrap_or_default(),
-        mirror_states: run(queries::MIRROR_STATES, &params)?,
+        summary: tutorial.summary,
+        mirror_states: tutorial.mirror_states,
         groups,
         gates,
         verdict,
@@ -302,10 +343,10 @@ pub fn build(conn: &Connection, o: &Options) -> Result<MirrorReport, StoreError>
                 .map(|m| (m.clone(), o.prices.lookup(m)))
                 .collect(),
         },
-        by_mapping: run(queries::MIRROR_BY_MAPPING, &params)?,
-        failures: run(queries::FAILURES, &params)?,
-        ttft: run(queries::TTFT, &params)?,
-        pauses: pauses::collect(conn, &params)?,
+        by_mapping: tutorial.by_mapping,
+        failures: tutorial.failures,
+        ttft: tutorial.ttft,
+        pauses: tutorial.pauses,
     })
 }
 

@@ -1,7 +1,10 @@
-//! The report's private copy of the window's pairs: a TEMP table named `mirror_pairs` on
-//! the report's connection (queries/report_materialize.sql), so the dozen canned queries
-//! of a report scan a plain table instead of re-running the view's joins each time. The
-//! copy is dropped with the guard.
+//! The report's private copy of the window's pairs: a TEMP table `report_pairs` on the
+//! report's connection (queries/report_materialize.sql) with each pair's report group
+//! computed once, so the dozen canned queries of a report scan a plain table instead of
+//! re-running the view's joins and the group-key expression each time. Unless the
+//! connection has its own TEMP `mirror_pairs` (a fleet's union view), a TEMP view of that
+//! name over the copy serves the tutorial's summary queries too. Both are dropped with
+//! the guard.
 
 use rusqlite::Connection;
 
@@ -9,30 +12,38 @@ use super::sql::{self, Params};
 use crate::store::StoreError;
 use crate::store::queries;
 
-/// Drops the copy (if this guard made it) when the report is done.
+/// Drops the copy (and the view over it, if this guard made one) when the report is done.
 pub struct PairsCopy<'c> {
     conn: &'c Connection,
-    made: bool,
+    made_view: bool,
 }
 
-/// Copies the window's pairs, unless the connection already has a TEMP `mirror_pairs` (a
-/// fleet's union view): then the queries read that, as before.
+/// Copies the window's pairs of `p.source`, grouped by `p.by`.
 pub fn make<'c>(conn: &'c Connection, p: &Params) -> Result<PairsCopy<'c>, StoreError> {
-    let taken = sql::rows(conn, queries::REPORT_TEMP_PAIRS, p)?
+    let fleet = sql::rows(conn, queries::REPORT_TEMP_PAIRS, p)?
         .first()
-        .map_or(0, |r| sql::count(r, "n"));
-    if taken > 0 {
-        return Ok(PairsCopy { conn, made: false });
-    }
+        .is_some_and(|r| sql::count(r, "n") > 0);
+    // The guard exists before the copy, so a failure halfway still drops what was made.
+    let mut copy = PairsCopy {
+        conn,
+        made_view: false,
+    };
     sql::for_each_row(conn, queries::REPORT_MATERIALIZE, p, |_| Ok(()))?;
-    Ok(PairsCopy { conn, made: true })
+    if !fleet {
+        sql::for_each_row(conn, queries::REPORT_MATERIALIZE_VIEW, p, |_| Ok(()))?;
+        copy.made_view = true;
+    }
+    Ok(copy)
 }
 
 impl Drop for PairsCopy<'_> {
     fn drop(&mut self) {
-        if self.made
-            && let Err(e) = self.conn.execute_batch(queries::REPORT_UNMATERIALIZE.sql)
-        {
+        let mut sql = String::new();
+        if self.made_view {
+            sql.push_str(queries::REPORT_UNMATERIALIZE_VIEW.sql);
+        }
+        sql.push_str(queries::REPORT_UNMATERIALIZE.sql);
+        if let Err(e) = self.conn.execute_batch(&sql) {
             // The connection belongs to this command and ends with it; nothing to undo.
             tracing::debug!(error = %e, "could not drop the report's copy of the pairs");
         }
@@ -56,7 +67,7 @@ mod tests {
 
     fn temp_objects(conn: &Connection) -> Vec<(String, String)> {
         let mut st = conn
-            .prepare("SELECT type, name FROM temp.sqlite_master WHERE name = 'mirror_pairs'")
+            .prepare("SELECT type, name FROM temp.sqlite_master ORDER BY name")
             .unwrap();
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
@@ -64,8 +75,8 @@ mod tests {
             .collect()
     }
 
-    // Proves the copy exists only while the guard lives, and that a connection with its
-    // own TEMP `mirror_pairs` (a fleet) keeps it untouched.
+    // Proves the copy (and the view over it) exist only while the guard lives, and that a
+    // connection with its own TEMP `mirror_pairs` (a fleet) keeps it untouched.
     #[test]
     fn the_copy_lives_as_long_as_the_guard() {
         let dir = tempfile::tempdir().unwrap();
@@ -74,7 +85,10 @@ mod tests {
             let _copy = make(&conn, &params()).unwrap();
             assert_eq!(
                 temp_objects(&conn),
-                [("table".into(), "mirror_pairs".into())]
+                [
+                    ("view".into(), "mirror_pairs".into()),
+                    ("table".into(), "report_pairs".into())
+                ]
             );
         }
         assert!(temp_objects(&conn).is_empty());
@@ -83,10 +97,35 @@ mod tests {
             .unwrap();
         {
             let _copy = make(&conn, &params()).unwrap();
+            assert_eq!(temp_objects(&conn).len(), 2);
         }
         assert_eq!(
             temp_objects(&conn),
             [("view".into(), "mirror_pairs".into())]
         );
+    }
+
+    // Proves the view over the copy has the `mirror_pairs` view's columns in its order, and
+    // the copy the same behind its `gkey` (a column added to the view in a migration must
+    // be added to queries/report_materialize_view.sql).
+    #[test]
+    fn the_copy_has_every_column_of_mirror_pairs() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("r.db")).unwrap();
+        let columns = |table: &str, schema: &str| -> Vec<String> {
+            let mut st = conn
+                .prepare("SELECT name FROM pragma_table_info(?1, ?2)")
+                .unwrap();
+            st.query_map([table, schema], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let view = columns("mirror_pairs", "main");
+        let _copy = make(&conn, &params()).unwrap();
+        assert_eq!(columns("mirror_pairs", "temp"), view);
+        let copy = columns("report_pairs", "temp");
+        assert_eq!(copy[0], "gkey");
+        assert_eq!(copy[1..], view[..]);
     }
 }
