@@ -264,7 +264,9 @@ struct Values {
     semantic: Vec<f64>,
 }
 
-/// Every group of grouping `by`, busiest first.
+/// Every group of grouping `by`, busiest first. Reads the connection's copy of the pairs,
+/// which must have been made with the same `by` (`pairs_copy::make`): its `gkey` column
+/// is what groups them.
 pub fn collect(inputs: &Inputs<'_>, by: By) -> Result<Vec<Group>, StoreError> {
     let p = Params {
         by: by.as_str(),

@@ -229,8 +229,9 @@ fn overall_and_tutorial(
 /// The groups of `by`, the whole window and the tutorial's figures. Each of the first two
 /// is a full pass over the window's pairs, so on a database file they run side by side on
 /// two read connections (halving the wall time on a 2-core machine). The second
-/// connection reads its own snapshot: while a gateway writes, the whole-window figures may
-/// include a few pairs more than the groups.
+/// connection reads its own snapshot: while a gateway writes, the whole window and the
+/// tutorial's figures (which match each other) may include a few pairs more than the
+/// groups.
 fn collect_all(
     inputs: &figures::Inputs<'_>,
     by: By,
@@ -259,14 +260,12 @@ fn collect_all(
             overall_and_tutorial(&inputs)
         });
         let groups = groups_of(inputs, by);
-        let overall = overall.join().unwrap_or_else(|_| {
-            Err(StoreError::Query {
-                query: "report (whole window)",
-                source: rusqlite::Error::ExecuteReturnedResults,
-            })
-        });
+        let overall = overall
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let groups = groups?;
         let (overall, tutorial) = overall?;
-        Ok((groups?, overall, tutorial))
+        Ok((groups, overall, tutorial))
     })
 }
 

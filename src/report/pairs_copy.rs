@@ -12,9 +12,10 @@ use super::sql::{self, Params};
 use crate::store::StoreError;
 use crate::store::queries;
 
-/// Drops the copy (and the view over it, if this guard made one) when the report is done.
+/// Drops the copy and the view over it, each only if this guard made it.
 pub struct PairsCopy<'c> {
     conn: &'c Connection,
+    made_table: bool,
     made_view: bool,
 }
 
@@ -23,13 +24,15 @@ pub fn make<'c>(conn: &'c Connection, p: &Params) -> Result<PairsCopy<'c>, Store
     let fleet = sql::rows(conn, queries::REPORT_TEMP_PAIRS, p)?
         .first()
         .is_some_and(|r| sql::count(r, "n") > 0);
-    // The guard exists before the copy, so a failure halfway still drops what was made.
     let mut copy = PairsCopy {
         conn,
+        made_table: false,
         made_view: false,
     };
     sql::for_each_row(conn, queries::REPORT_MATERIALIZE, p, |_| Ok(()))?;
+    copy.made_table = true;
     if !fleet {
+        // On an error here the guard still drops the table made above.
         sql::for_each_row(conn, queries::REPORT_MATERIALIZE_VIEW, p, |_| Ok(()))?;
         copy.made_view = true;
     }
@@ -38,14 +41,15 @@ pub fn make<'c>(conn: &'c Connection, p: &Params) -> Result<PairsCopy<'c>, Store
 
 impl Drop for PairsCopy<'_> {
     fn drop(&mut self) {
-        let mut sql = String::new();
-        if self.made_view {
-            sql.push_str(queries::REPORT_UNMATERIALIZE_VIEW.sql);
-        }
-        sql.push_str(queries::REPORT_UNMATERIALIZE.sql);
-        if let Err(e) = self.conn.execute_batch(&sql) {
-            // The connection belongs to this command and ends with it; nothing to undo.
-            tracing::debug!(error = %e, "could not drop the report's copy of the pairs");
+        let made = [
+            (self.made_view, queries::REPORT_UNMATERIALIZE_VIEW),
+            (self.made_table, queries::REPORT_UNMATERIALIZE),
+        ];
+        for (_, q) in made.into_iter().filter(|(m, _)| *m) {
+            if let Err(e) = self.conn.execute_batch(q.sql) {
+                // The connection belongs to this command and ends with it; nothing to undo.
+                tracing::debug!(error = %e, query = q.name, "could not drop the report's copy of the pairs");
+            }
         }
     }
 }

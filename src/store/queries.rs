@@ -135,27 +135,41 @@ pub const ALL: &[Query] = &[
 mod tests {
     use super::*;
 
-    // Proves every canned query parses and runs against the migrated schema.
+    // Proves every canned query parses and runs against the migrated schema: first the
+    // ones over the public tables and views, then, over the report's TEMP copy of the
+    // pairs (made and dropped by the report's own statements), the ones that read it.
     #[test]
     fn every_query_runs_on_a_fresh_database() {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::store::open(&dir.path().join("q.db")).unwrap();
-        // The report's queries read its TEMP copy of the pairs, made (and dropped) here by
-        // the report's own statements.
-        conn.execute(
-            REPORT_MATERIALIZE.sql,
-            rusqlite::named_params! {
-                ":by": "mapping", ":source": "live", ":since_ms": 0, ":until_ms": i64::MAX,
-            },
-        )
-        .unwrap();
-        conn.execute_batch(REPORT_MATERIALIZE_VIEW.sql).unwrap();
-        for q in ALL {
+        let copy = [
+            REPORT_TEMP_PAIRS,
+            REPORT_MATERIALIZE,
+            REPORT_MATERIALIZE_VIEW,
+            REPORT_UNMATERIALIZE_VIEW,
+            REPORT_UNMATERIALIZE,
+        ];
+        for q in ALL.iter().chain(&copy) {
             assert!(
                 q.sql.trim_start().starts_with("--"),
                 "{} lacks a header",
                 q.name
             );
+        }
+        let (reads_copy, public): (Vec<Query>, Vec<Query>) =
+            ALL.iter().partition(|q| q.sql.contains("report_pairs"));
+        run_all(&conn, &public);
+        run_all(&conn, &copy[..3]);
+        run_all(&conn, &reads_copy);
+        run_all(&conn, &copy[3..]);
+        let temp: i64 = conn
+            .query_row("SELECT COUNT(*) FROM temp.sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(temp, 0);
+    }
+
+    fn run_all(conn: &rusqlite::Connection, queries: &[Query]) {
+        for q in queries {
             for stmt in split_statements(q.sql) {
                 let mut st = conn
                     .prepare(stmt)
@@ -168,6 +182,8 @@ mod tests {
                         ":limit" => 10i64.into(),
                         ":until_ms" => i64::MAX.into(),
                         ":key" | ":value" => "x".to_string().into(),
+                        ":by" => "mapping".to_string().into(),
+                        ":source" => "live".to_string().into(),
                         ":policy_findings" | ":id" | ":ts" | ":target" | ":provider"
                         | ":status" | ":mirror_state" | ":request_id" | ":shadow_target"
                         | ":model" => format!("{name}-v").into(),
@@ -180,8 +196,6 @@ mod tests {
                 while rows.next().unwrap().is_some() {}
             }
         }
-        conn.execute_batch(REPORT_UNMATERIALIZE_VIEW.sql).unwrap();
-        conn.execute_batch(REPORT_UNMATERIALIZE.sql).unwrap();
     }
 
     /// Splits a multi-statement file at `;` line ends (our files put one per line end).
