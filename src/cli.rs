@@ -365,10 +365,11 @@ pub enum MirrorCommand {
     /// with the config's model mapping, compare each answer with the logged primary answer
     /// and record the pairs as replayed, for `kt mirror report --source replay`. Live
     /// traffic is not touched. Resumable: a request already replayed to the target (or
-    /// mirrored to it live) is skipped, so a rerun after Ctrl-C continues where it stopped.
+    /// mirrored to it live) is skipped, so a rerun after Ctrl-C or SIGTERM continues where
+    /// it stopped.
     ///
     /// Exit status: 0 done (also when the cost cap stopped it early), 1 cannot start,
-    /// 130 interrupted.
+    /// 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (both finish cleanly).
     ///
     /// Example: kt mirror replay --shadow anthropic --since 7d --policy-config policy-config.yaml
     ///

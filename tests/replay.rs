@@ -423,6 +423,16 @@ async fn unknown_targets_and_missing_keys_are_clear_errors() {
 // rerun replays exactly the rest: every request once, no pair twice.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_stops_cleanly_and_a_rerun_completes_without_duplicates() {
+    stops_cleanly_and_a_rerun_completes("-INT", 130).await;
+}
+
+// Proves SIGTERM (a supervisor's stop, `kill`) does the same as Ctrl-C and exits 143.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_cleanly_and_a_rerun_completes_without_duplicates() {
+    stops_cleanly_and_a_rerun_completes("-TERM", 143).await;
+}
+
+async fn stops_cleanly_and_a_rerun_completes(signal: &str, exit: i32) {
     let (p, live) = (primary().await, candidate(Duration::ZERO).await);
     let other = candidate(Duration::from_millis(300)).await;
     let mut kt = Kt::start(
@@ -443,14 +453,14 @@ async fn ctrl_c_stops_cleanly_and_a_rerun_completes_without_duplicates() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
     assert_eq!(
         out.status.code(),
-        Some(130),
+        Some(exit),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, anyhow, bail};
@@ -25,7 +26,9 @@ use crate::store;
 
 /// Exit status after Ctrl-C, as shells report a process ended by SIGINT.
 const INTERRUPTED: u8 = 130;
-/// How long calls in flight may finish after Ctrl-C before they are abandoned.
+/// Exit status after SIGTERM (a supervisor's or `kill`'s stop), as shells report it.
+const TERMINATED: u8 = 143;
+/// How long calls in flight may finish after Ctrl-C or SIGTERM before they are abandoned.
 const GRACE: Duration = Duration::from_secs(5);
 /// Rows the writer queue holds: far more than the calls in flight ever produce at once.
 const QUEUE: usize = 4096;
@@ -118,12 +121,17 @@ pub fn run(args: &ReplayArgs, db: &Path) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let status = Arc::new(AtomicU8::new(INTERRUPTED));
+    let seen = Arc::clone(&status);
     let result = runtime.block_on(async {
-        // First Ctrl-C: start nothing more; a second one abandons the calls in flight.
+        // First Ctrl-C or SIGTERM: start nothing more; a second one abandons the calls in
+        // flight. Either way what finished is written before kt exits.
+        let mut signals = StopSignals::listen();
         let signals = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if let Some(code) = signals.next().await {
+                seen.store(code, Ordering::Relaxed);
                 stop.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
+                if signals.next().await.is_some() {
                     abort.cancel();
                 }
             }
@@ -145,9 +153,38 @@ pub fn run(args: &ReplayArgs, db: &Path) -> anyhow::Result<ExitCode> {
     ));
     if summary.stop == Stop::Interrupted {
         output::print_error("interrupted: rerun the same command to replay the rest");
-        return Ok(ExitCode::from(INTERRUPTED));
+        return Ok(ExitCode::from(status.load(Ordering::Relaxed)));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C and SIGTERM, each resolving to the exit status a shell reports for it.
+struct StopSignals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    /// Starts listening (inside the runtime), so a signal that comes early is not lost.
+    fn listen() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// The next stop signal's exit status; `None` when no signal can be received.
+    async fn next(&mut self) -> Option<u8> {
+        let ctrl_c = async { tokio::signal::ctrl_c().await.ok().map(|()| INTERRUPTED) };
+        #[cfg(unix)]
+        if let Some(term) = self.term.as_mut() {
+            return tokio::select! {
+                code = ctrl_c => code,
+                got = term.recv() => got.map(|()| TERMINATED),
+            };
+        }
+        ctrl_c.await
+    }
 }
 
 /// The config, linted; an invalid one is refused with its findings. Warnings are not
