@@ -489,6 +489,59 @@ async fn stops_cleanly_and_a_rerun_completes(signal: &str, exit: i32) {
     assert_eq!(other.count(), 10, "no request was sent twice");
 }
 
+// Proves a second signal (Ctrl-C after SIGTERM) abandons the calls in flight at once,
+// well before the grace period: no row for them, and the first signal's exit status.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signal_abandons_the_calls_in_flight() {
+    let (p, live) = (primary().await, candidate(Duration::ZERO).await);
+    let other = candidate(Duration::from_secs(30)).await;
+    let mut kt = Kt::start(
+        &config(&p, &live, &other, false, "  log_requests: true\n", ""),
+        &keys(),
+    );
+    send_requests(&kt, 4).await;
+    stop(&mut kt);
+
+    let child = replay_cmd(&kt, &["--concurrency", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while other.count() < 2 {
+        assert!(Instant::now() < deadline, "the replay never got going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let signalled = Instant::now();
+    for signal in ["-TERM", "-INT"] {
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The grace period is 5 s and each call would take 30 s.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        signalled.elapsed()
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.contains("(interrupted; 2 calls in flight abandoned)"),
+        "{line}"
+    );
+    assert!(replay_rows(&kt.db).is_empty());
+}
+
 // Proves log_requests is off by default: no body and no answer text are stored, and there
 // is nothing to replay.
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,7 @@
 //! `kt mirror replay`: checks the flags, the config, the target and its key, then replays
-//! the logged requests (`crate::replay`) with a progress bar, stops cleanly on Ctrl-C,
-//! flushes the writer and prints a one-line summary. Exit 0 when done (also when the cost
-//! cap stopped it), 130 when interrupted; a rerun resumes.
+//! the logged requests (`crate::replay`) with a progress bar, stops cleanly on Ctrl-C or
+//! SIGTERM, flushes the writer and prints a one-line summary. Exit 0 when done (also when
+//! the cost cap stopped it), 130 after Ctrl-C, 143 after SIGTERM; a rerun resumes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -127,6 +127,8 @@ pub fn run(args: &ReplayArgs, db: &Path) -> anyhow::Result<ExitCode> {
         // First Ctrl-C or SIGTERM: start nothing more; a second one abandons the calls in
         // flight. Either way what finished is written before kt exits.
         let mut signals = StopSignals::listen();
+        // Aborted once the run is over: a signal during the final flush is then ignored,
+        // which the writer's own 5 s bound keeps short.
         let signals = tokio::spawn(async move {
             if let Some(code) = signals.next().await {
                 seen.store(code, Ordering::Relaxed);
@@ -158,32 +160,51 @@ pub fn run(args: &ReplayArgs, db: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ctrl-C and SIGTERM, each resolving to the exit status a shell reports for it.
+/// Ctrl-C and SIGTERM, each resolving to the exit status a shell reports for it. Both
+/// listeners are installed by `listen` and kept, so neither an early signal nor one that
+/// comes between two `next` calls is lost.
 struct StopSignals {
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
 }
 
 impl StopSignals {
-    /// Starts listening (inside the runtime), so a signal that comes early is not lost.
+    /// Starts listening (inside the runtime, before the first call is sent).
     fn listen() -> Self {
-        Self {
-            #[cfg(unix)]
-            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                int: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
+            }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
 
     /// The next stop signal's exit status; `None` when no signal can be received.
     async fn next(&mut self) -> Option<u8> {
-        let ctrl_c = async { tokio::signal::ctrl_c().await.ok().map(|()| INTERRUPTED) };
         #[cfg(unix)]
-        if let Some(term) = self.term.as_mut() {
-            return tokio::select! {
-                code = ctrl_c => code,
-                got = term.recv() => got.map(|()| TERMINATED),
-            };
+        {
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>, code: u8) -> Option<u8> {
+                match s {
+                    Some(s) => s.recv().await.map(|()| code),
+                    None => std::future::pending().await,
+                }
+            }
+            if self.int.is_none() && self.term.is_none() {
+                return None;
+            }
+            tokio::select! {
+                code = recv(&mut self.int, INTERRUPTED) => code,
+                code = recv(&mut self.term, TERMINATED) => code,
+            }
         }
-        ctrl_c.await
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.ok().map(|()| INTERRUPTED)
     }
 }
 

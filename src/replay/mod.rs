@@ -5,7 +5,7 @@
 //!
 //! Layout: `select` (which requests: the pending counts and a reader thread paging
 //! through them), `budget` (the `--max-cost` cap), `call` (one replayed request → its
-//! row and cost), `run` (the loop: concurrency, rate, cap, Ctrl-C), `progress` (the bar
+//! row and cost), `run` (the loop: concurrency, rate, cap, Ctrl-C/SIGTERM), `progress` (the bar
 //! and the summary line).
 
 mod budget;

@@ -1,8 +1,8 @@
 //! The replay loop: take the selected requests in order, start at most `--concurrency`
 //! calls at once and at most `--rate` per second, never start one the `--max-cost` cap
-//! could not pay for, and hand each finished call's row to the writer. On Ctrl-C nothing
-//! more starts; calls in flight get a grace period to finish and are then abandoned
-//! without a row, so a rerun replays exactly the requests that have none.
+//! could not pay for, and hand each finished call's row to the writer. On Ctrl-C or
+//! SIGTERM nothing more starts; calls in flight get a grace period to finish and are then
+//! abandoned without a row, so a rerun replays exactly the requests that have none.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -34,9 +34,9 @@ pub struct Plan {
     pub rate: Option<f64>,
     pub sink: EventSink,
     pub progress: Progress,
-    /// Cancelled by Ctrl-C: start nothing more, let calls in flight finish within `grace`.
+    /// Cancelled by Ctrl-C or SIGTERM: start nothing more, let calls in flight finish within `grace`.
     pub stop: CancellationToken,
-    /// Cancelled by a second Ctrl-C: abandon calls in flight at once.
+    /// Cancelled by a second signal: abandon calls in flight at once.
     pub abort: CancellationToken,
     pub grace: Duration,
 }
@@ -48,7 +48,7 @@ pub enum Stop {
     Done,
     /// The next request could have taken the spend past `--max-cost`.
     CostCap,
-    /// Ctrl-C.
+    /// Ctrl-C or SIGTERM.
     Interrupted,
 }
 
@@ -61,7 +61,7 @@ pub struct Summary {
     pub failed: u64,
     /// Selected requests not sent because their logged body is not a JSON object.
     pub unreadable: u64,
-    /// Calls abandoned at Ctrl-C: no row, so a rerun sends them again.
+    /// Calls abandoned after a stop signal: no row, so a rerun sends them again.
     pub abandoned: u64,
     /// Rows the writer could not take (full queue): a rerun replays them again.
     pub not_written: u64,
@@ -82,7 +82,7 @@ impl Tally<'_> {
     /// Books a finished call: budget, spend, counts, progress, and the row to the writer.
     async fn book(&mut self, joined: Option<Result<Finished, tokio::task::JoinError>>) {
         let Some(Ok((row, estimate))) = joined else {
-            // An aborted task (Ctrl-C past the grace period) left no row.
+            // An aborted task (a stop signal past the grace period) left no row.
             if joined.is_some() {
                 self.summary.abandoned += 1;
             }
@@ -210,7 +210,7 @@ pub async fn run(
         });
     }
 
-    // Let the calls in flight finish; after Ctrl-C only for the grace period.
+    // Let the calls in flight finish; after a stop signal only for the grace period.
     let mut deadline = stop.is_cancelled().then(|| Instant::now() + t.plan.grace);
     while !tasks.is_empty() {
         let grace_over = async {

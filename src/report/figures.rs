@@ -389,9 +389,16 @@ fn in_parallel<F>(groups: &[Row], values: &[Values], f: F) -> Vec<Group>
 where
     F: Fn(&Row, &Values) -> Group + Sync,
 {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(groups.len());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    on_workers(cores, groups, values, f)
+}
+
+/// [`in_parallel`] on at most `workers` threads.
+fn on_workers<F>(workers: usize, groups: &[Row], values: &[Values], f: F) -> Vec<Group>
+where
+    F: Fn(&Row, &Values) -> Group + Sync,
+{
+    let workers = workers.min(groups.len());
     if workers <= 1 {
         return groups.iter().zip(values).map(|(g, v)| f(g, v)).collect();
     }
@@ -668,28 +675,32 @@ mod tests {
     use super::*;
 
     // Proves the parallel assembly hands each group its own values and keeps the groups'
-    // order, whatever thread built which group.
+    // order, whatever thread built which group, for any number of workers and groups.
     #[test]
     fn parallel_assembly_keeps_the_groups_order() {
-        let groups: Vec<Row> = (0..7)
-            .map(|i| {
-                let mut r = Row::new();
-                r.insert("gkey".into(), Value::from(format!("[\"g{i}\"]")));
-                r
-            })
-            .collect();
-        let values: Vec<Values> = (0..7)
-            .map(|i| Values {
-                similarity: vec![f64::from(i)],
-                ..Values::default()
-            })
-            .collect();
-        let out = in_parallel(&groups, &values, |g, v| Group {
-            label: format!("{}={}", sql::text(g, "gkey").unwrap(), v.similarity[0]),
-            ..Group::default()
-        });
-        let labels: Vec<String> = out.into_iter().map(|g| g.label).collect();
-        let want: Vec<String> = (0..7).map(|i| format!("[\"g{i}\"]={i}")).collect();
-        assert_eq!(labels, want);
+        for n in [0, 1, 2, 7] {
+            let groups: Vec<Row> = (0..n)
+                .map(|i| {
+                    let mut r = Row::new();
+                    r.insert("gkey".into(), Value::from(format!("[\"g{i}\"]")));
+                    r
+                })
+                .collect();
+            let values: Vec<Values> = (0..n)
+                .map(|i| Values {
+                    similarity: vec![f64::from(i)],
+                    ..Values::default()
+                })
+                .collect();
+            let want: Vec<String> = (0..n).map(|i| format!("[\"g{i}\"]={i}")).collect();
+            for workers in [0, 1, 2, 3, 10] {
+                let out = on_workers(workers, &groups, &values, |g, v| Group {
+                    label: format!("{}={}", sql::text(g, "gkey").unwrap(), v.similarity[0]),
+                    ..Group::default()
+                });
+                let labels: Vec<String> = out.into_iter().map(|g| g.label).collect();
+                assert_eq!(labels, want, "{n} groups on {workers} workers");
+            }
+        }
     }
 }
