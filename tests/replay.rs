@@ -419,6 +419,31 @@ async fn unknown_targets_and_missing_keys_are_clear_errors() {
     assert_eq!(other.count(), 0);
 }
 
+/// Starts `kt mirror replay --shadow other --concurrency 2` with piped output and waits
+/// until `other` has received `calls` calls.
+async fn replay_under_way(kt: &Kt, other: &Upstream, calls: usize) -> std::process::Child {
+    let child = replay_cmd(kt, &["--concurrency", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while other.count() < calls {
+        assert!(Instant::now() < deadline, "the replay never got going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child
+}
+
+/// Sends `signal` (`-INT`, `-TERM`) to `child`.
+fn send_signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 // Proves Ctrl-C stops launching, lets calls in flight finish and record, exits 130, and a
 // rerun replays exactly the rest: every request once, no pair twice.
 #[tokio::test(flavor = "multi_thread")]
@@ -442,21 +467,8 @@ async fn stops_cleanly_and_a_rerun_completes(signal: &str, exit: i32) {
     let ids = send_requests(&kt, 10).await;
     stop(&mut kt);
 
-    let child = replay_cmd(&kt, &["--concurrency", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while other.count() < 3 {
-        assert!(Instant::now() < deadline, "the replay never got going");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let child = replay_under_way(&kt, &other, 3).await;
+    send_signal(&child, signal);
     let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
     assert_eq!(
         out.status.code(),
@@ -502,23 +514,10 @@ async fn a_second_signal_abandons_the_calls_in_flight() {
     send_requests(&kt, 4).await;
     stop(&mut kt);
 
-    let child = replay_cmd(&kt, &["--concurrency", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while other.count() < 2 {
-        assert!(Instant::now() < deadline, "the replay never got going");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let child = replay_under_way(&kt, &other, 2).await;
     let signalled = Instant::now();
     for signal in ["-TERM", "-INT"] {
-        let status = Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        send_signal(&child, signal);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
