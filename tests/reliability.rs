@@ -544,6 +544,38 @@ async fn sigterm_drains_shadows_after_uptime_longer_than_the_drain() {
     assert!(took < Duration::from_secs(2), "kt took {took:?} to stop");
 }
 
+// Proves a second signal (Ctrl-C after SIGTERM) skips the drain: a shadow that would run
+// for 30 s under a 30 s drain is cancelled and recorded, and kt exits within seconds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signal_skips_the_drain() {
+    let primary = fake_upstream(openai_reply).await;
+    let shadow = fake_upstream(|c| anthropic_reply(c).after(Duration::from_secs(30))).await;
+    let cfg = mirror_config(&primary.url(), "anthropic", &shadow.url(), "");
+    let mut kt = Kt::start_args(&cfg, &keys(), &["--drain-secs", "30"]);
+    let a = post_with(&reqwest::Client::new(), &kt, &chat(GPT, "question")).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while shadow.count() < 1 {
+        assert!(Instant::now() < deadline, "the shadow was never called");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    kt.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    kt.signal("INT");
+    let exited = tokio::task::block_in_place(|| kt.wait_exit(Duration::from_secs(10)));
+    let log = kt.log_text();
+    let (status, took) =
+        exited.unwrap_or_else(|| panic!("kt still running after a second signal\n{log}"));
+    assert!(status.success(), "exit {status}\n{log}");
+    assert!(
+        took < Duration::from_secs(5),
+        "kt took {took:?} to exit\n{log}"
+    );
+    assert!(log.contains("Second signal"), "{log}");
+    let want = BTreeMap::from([(("error".into(), Some("cancelled".into()), None), 1)]);
+    assert_eq!(shadow_outcomes(&kt.db), want, "{log}");
+}
+
 // Proves a never-ending stream is cut at the drain deadline, recorded, and kt exits promptly.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_cuts_a_never_ending_stream_and_records_it() {

@@ -9,6 +9,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
+use super::signals::StopSignals;
 use crate::cli::GatewayRunArgs;
 use crate::config::{self, Severity};
 use crate::gateway::{Gateway, ReloadSource};
@@ -46,6 +47,8 @@ pub async fn run(args: &GatewayRunArgs, db: PathBuf) -> anyhow::Result<ExitCode>
     let listener = TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    // Listening before the gateway starts: from its first request on, a signal drains.
+    let mut signals = StopSignals::listen();
     let gw = Gateway::start(
         config,
         &db,
@@ -60,43 +63,20 @@ pub async fn run(args: &GatewayRunArgs, db: PathBuf) -> anyhow::Result<ExitCode>
         }),
     )
     .await?;
-    shutdown_signal().await;
+    signals.next().await;
     info!(target: "kt::gateway", "Shutting down: draining in-flight requests and shadows (a second signal stops now)");
     let force = gw.force_handle();
     let stop = gw.stop();
     tokio::pin!(stop);
     tokio::select! {
         r = &mut stop => r?,
-        () = shutdown_signal() => {
+        _ = signals.next() => {
             warn!(target: "kt::gateway", "Second signal: cancelling in-flight shadows and flushing now");
             force.cancel();
             stop.await?;
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }
 
 /// Whether `host` only accepts connections from this machine.

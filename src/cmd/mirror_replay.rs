@@ -14,6 +14,7 @@ use anyhow::{Context, anyhow, bail};
 use tokio_util::sync::CancellationToken;
 
 use super::open_db;
+use super::signals::{INTERRUPTED, StopSignals};
 use super::time::{parse_time, unix_ms};
 use crate::cli::ReplayArgs;
 use crate::config::{self, CompareMetric, Config};
@@ -24,10 +25,6 @@ use crate::replay::{self, Budget, Caller, Pending, Plan, Progress, Stop, Summary
 use crate::report::PriceTable;
 use crate::store;
 
-/// Exit status after Ctrl-C, as shells report a process ended by SIGINT.
-const INTERRUPTED: u8 = 130;
-/// Exit status after SIGTERM (a supervisor's or `kill`'s stop), as shells report it.
-const TERMINATED: u8 = 143;
 /// How long calls in flight may finish after Ctrl-C or SIGTERM before they are abandoned.
 const GRACE: Duration = Duration::from_secs(5);
 /// Rows the writer queue holds: far more than the calls in flight ever produce at once.
@@ -130,13 +127,10 @@ pub fn run(args: &ReplayArgs, db: &Path) -> anyhow::Result<ExitCode> {
         // Aborted once the run is over: a signal during the final flush is then ignored,
         // which the writer's own 5 s bound keeps short.
         let signals = tokio::spawn(async move {
-            if let Some(code) = signals.next().await {
-                seen.store(code, Ordering::Relaxed);
-                stop.cancel();
-                if signals.next().await.is_some() {
-                    abort.cancel();
-                }
-            }
+            seen.store(signals.next().await, Ordering::Relaxed);
+            stop.cancel();
+            signals.next().await;
+            abort.cancel();
         });
         let result = replay::run(plan, rx).await;
         signals.abort();
@@ -158,54 +152,6 @@ pub fn run(args: &ReplayArgs, db: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(status.load(Ordering::Relaxed)));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Ctrl-C and SIGTERM, each resolving to the exit status a shell reports for it. Both
-/// listeners are installed by `listen` and kept, so neither an early signal nor one that
-/// comes between two `next` calls is lost.
-struct StopSignals {
-    #[cfg(unix)]
-    int: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-}
-
-impl StopSignals {
-    /// Starts listening (inside the runtime, before the first call is sent).
-    fn listen() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Self {
-                int: signal(SignalKind::interrupt()).ok(),
-                term: signal(SignalKind::terminate()).ok(),
-            }
-        }
-        #[cfg(not(unix))]
-        Self {}
-    }
-
-    /// The next stop signal's exit status; `None` when no signal can be received.
-    async fn next(&mut self) -> Option<u8> {
-        #[cfg(unix)]
-        {
-            async fn recv(s: &mut Option<tokio::signal::unix::Signal>, code: u8) -> Option<u8> {
-                match s {
-                    Some(s) => s.recv().await.map(|()| code),
-                    None => std::future::pending().await,
-                }
-            }
-            if self.int.is_none() && self.term.is_none() {
-                return None;
-            }
-            tokio::select! {
-                code = recv(&mut self.int, INTERRUPTED) => code,
-                code = recv(&mut self.term, TERMINATED) => code,
-            }
-        }
-        #[cfg(not(unix))]
-        tokio::signal::ctrl_c().await.ok().map(|()| INTERRUPTED)
-    }
 }
 
 /// The config, linted; an invalid one is refused with its findings. Warnings are not

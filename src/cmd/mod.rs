@@ -12,6 +12,7 @@ mod gateway_run;
 mod mirror_replay;
 mod mirror_report;
 mod policy_lint;
+mod signals;
 mod time;
 
 use std::path::{Path, PathBuf};

@@ -405,7 +405,7 @@ where
     // Worker w takes groups w, w + workers, …: groups come busiest first, so striding
     // spreads the big ones.
     let f = &f;
-    let mut parts: Vec<Vec<(usize, Group)>> = std::thread::scope(|s| {
+    let parts: Vec<Vec<(usize, Group)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 s.spawn(move || {
@@ -424,7 +424,7 @@ where
             })
             .collect()
     });
-    let mut out: Vec<(usize, Group)> = parts.drain(..).flatten().collect();
+    let mut out: Vec<(usize, Group)> = parts.into_iter().flatten().collect();
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, g)| g).collect()
 }

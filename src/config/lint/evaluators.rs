@@ -4,7 +4,7 @@
 //! a price to count with.
 
 use super::mirror::target_ref;
-use super::pricing::number;
+use super::pricing::positive_usd;
 use super::targets::TargetIds;
 use super::{Ctx, Fields, index};
 use crate::config::node::{Node, SNode};
@@ -74,7 +74,13 @@ fn common(cx: &mut Ctx<'_>, f: &Fields<'_>, ids: &TargetIds) -> Option<Evaluator
     }
     let timeout_ms = cx.int_or(&f.child("timeout_ms"), f.get("timeout_ms"), 1, d.timeout_ms);
     let max_usd_per_day = match f.get("max_usd_per_day") {
-        Some(v) => positive_usd(cx, &f.child("max_usd_per_day"), v).map(Some),
+        Some(v) => positive_usd(
+            cx,
+            &f.child("max_usd_per_day"),
+            v,
+            "to evaluate nothing, remove the metric from compare_metrics",
+        )
+        .map(Some),
         None => {
             cx.warn(
                 &f.child("max_usd_per_day"),
@@ -99,22 +105,6 @@ fn common(cx: &mut Ctx<'_>, f: &Fields<'_>, ids: &TargetIds) -> Option<Evaluator
         max_concurrency: max_concurrency?,
         max_input_chars: max_input_chars?,
     })
-}
-
-/// A USD amount greater than 0 (to evaluate nothing, leave the metric out).
-fn positive_usd(cx: &mut Ctx<'_>, path: &str, n: &SNode) -> Option<f64> {
-    let x = number(cx, path, n)?;
-    if x <= 0.0 {
-        cx.error(
-            path,
-            &n.referenced,
-            format!(
-                "must be greater than 0 (USD per UTC day), found {x}; to evaluate nothing, remove the metric from compare_metrics"
-            ),
-        );
-        return None;
-    }
-    Some(x)
 }
 
 /// A custom rubric: non-empty text holding every placeholder.

@@ -84,6 +84,21 @@ pub(super) fn number(cx: &mut Ctx<'_>, path: &str, n: &SNode) -> Option<f64> {
     }
 }
 
+/// A USD amount per UTC day greater than 0; `instead` tells how to get what a 0 would
+/// have meant (a daily cap of 0 would do nothing at all).
+pub(super) fn positive_usd(cx: &mut Ctx<'_>, path: &str, n: &SNode, instead: &str) -> Option<f64> {
+    let x = number(cx, path, n)?;
+    if x <= 0.0 {
+        cx.error(
+            path,
+            &n.referenced,
+            format!("must be greater than 0 (USD per UTC day), found {x}; {instead}"),
+        );
+        return None;
+    }
+    Some(x)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::{LintReport, ModelPrice, lint_str};

@@ -1,7 +1,7 @@
 //! Rules for `traffic_mirror.spend_guard:`: the daily spend caps and the error-rate pause
 //! of each shadow target, and whether every shadow model a USD cap applies to has a price.
 
-use super::pricing::number;
+use super::pricing::positive_usd;
 use super::{Ctx, Fields};
 use crate::config::node::{Node, SNode};
 use crate::config::{Mirror, ModelPrice, SpendGuard};
@@ -24,7 +24,13 @@ pub(super) fn check(cx: &mut Ctx<'_>, path: &str, n: &SNode) -> Option<SpendGuar
     let f = cx.fields(path, n, &GUARD_KEYS)?;
     let defaults = SpendGuard::default();
     let max_usd_per_day = match f.get("max_usd_per_day") {
-        Some(v) => positive_usd(cx, &f.child("max_usd_per_day"), v).map(Some),
+        Some(v) => positive_usd(
+            cx,
+            &f.child("max_usd_per_day"),
+            v,
+            "to mirror nothing, set enabled: false",
+        )
+        .map(Some),
         None => Some(None),
     };
     let max_tokens_per_day = match f.get("max_tokens_per_day") {
@@ -83,22 +89,6 @@ pub(super) fn check(cx: &mut Ctx<'_>, path: &str, n: &SNode) -> Option<SpendGuar
         min_calls: min_calls?,
         pause_for_ms: pause_for_ms?,
     })
-}
-
-/// A USD amount greater than 0 (a cap of 0 would never mirror: use `enabled: false`).
-fn positive_usd(cx: &mut Ctx<'_>, path: &str, n: &SNode) -> Option<f64> {
-    let x = number(cx, path, n)?;
-    if x <= 0.0 {
-        cx.error(
-            path,
-            &n.referenced,
-            format!(
-                "must be greater than 0 (USD per UTC day), found {x}; to mirror nothing, set enabled: false"
-            ),
-        );
-        return None;
-    }
-    Some(x)
 }
 
 /// A duration string (`30s`, `5m`, `1h`) of at least a second, in ms; `default` when absent.
