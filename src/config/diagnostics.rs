@@ -5,7 +5,9 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{ANTHROPIC_BASE_URL, Config, OPENAI_BASE_URL, PolicyKind, ProviderKind};
+use super::{
+    ANTHROPIC_BASE_URL, Config, GEMINI_BASE_URL, OPENAI_BASE_URL, PolicyKind, ProviderKind,
+};
 
 /// How serious a finding is. Errors make the config unusable; warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -180,7 +182,10 @@ fn describe(config: &Config) -> String {
             let default = match t.kind {
                 ProviderKind::OpenAi => OPENAI_BASE_URL,
                 ProviderKind::Anthropic => ANTHROPIC_BASE_URL,
-                ProviderKind::Simulated => "",
+                ProviderKind::Gemini => GEMINI_BASE_URL,
+                // Derived from the region or location when not given.
+                ProviderKind::Bedrock | ProviderKind::Vertex => "",
+                ProviderKind::AzureOpenAi | ProviderKind::Simulated => "",
             };
             if t.base_url != default {
                 s.push_str(&format!(" at {}", t.base_url));

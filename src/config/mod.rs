@@ -9,6 +9,7 @@ mod diagnostics;
 mod lint;
 mod node;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use diagnostics::{Finding, LintReport, Severity, percent};
@@ -105,18 +106,38 @@ pub enum ProviderKind {
     OpenAi,
     /// Anthropic Messages API, translated to and from Chat Completions.
     Anthropic,
+    /// Azure OpenAI: Chat Completions on deployment-style or v1 paths, `api-key` or Entra ID.
+    AzureOpenAi,
+    /// AWS Bedrock Runtime's Converse API, SigV4-signed (or a Bedrock API key).
+    Bedrock,
+    /// Google's Gemini API (AI Studio): `generateContent`, `x-goog-api-key`.
+    Gemini,
+    /// Google Vertex AI: Gemini models and Anthropic's Claude models, OAuth2 access tokens.
+    Vertex,
     /// kt's built-in simulator: deterministic answers, no network, no key.
     Simulated,
 }
 
 impl ProviderKind {
     /// Every accepted spelling, for lint suggestions.
-    pub const NAMES: [&'static str; 3] = ["openai", "anthropic", "simulated"];
+    pub const NAMES: [&'static str; 7] = [
+        "openai",
+        "anthropic",
+        "azure_openai",
+        "bedrock",
+        "gemini",
+        "vertex",
+        "simulated",
+    ];
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "openai" => Some(Self::OpenAi),
             "anthropic" => Some(Self::Anthropic),
+            "azure_openai" => Some(Self::AzureOpenAi),
+            "bedrock" => Some(Self::Bedrock),
+            "gemini" => Some(Self::Gemini),
+            "vertex" => Some(Self::Vertex),
             "simulated" => Some(Self::Simulated),
             _ => None,
         }
@@ -126,6 +147,10 @@ impl ProviderKind {
         match self {
             Self::OpenAi => "openai",
             Self::Anthropic => "anthropic",
+            Self::AzureOpenAi => "azure_openai",
+            Self::Bedrock => "bedrock",
+            Self::Gemini => "gemini",
+            Self::Vertex => "vertex",
             Self::Simulated => "simulated",
         }
     }
@@ -153,6 +178,22 @@ pub struct Target {
     pub default_max_tokens: u64,
     /// `simulate:` settings (simulated only).
     pub simulate: Simulate,
+    /// `api_version` (azure_openai): the `api-version` query of deployment-style paths
+    /// (`/openai/deployments/{deployment}/...`). `None` (omitted, or `"v1"`) selects the v1
+    /// API: `/openai/v1/...` with the model in the body.
+    pub api_version: Option<String>,
+    /// `deployments` (azure_openai): model name → deployment name; a model not listed is
+    /// its own deployment name.
+    pub deployments: BTreeMap<String, String>,
+    /// `auth.bearer_env` (azure_openai): environment variable holding an Entra ID token, sent
+    /// as `Authorization: Bearer` instead of the `api-key` header.
+    pub bearer_env: Option<String>,
+    /// `region` (bedrock, required): the AWS region requests are signed for and sent to.
+    pub region: Option<String>,
+    /// `project` (vertex, required): the Google Cloud project id.
+    pub project: Option<String>,
+    /// `location` (vertex, required): the Vertex AI region, or `global`.
+    pub location: Option<String>,
 }
 
 /// `simulate:` block of a `provider: simulated` target.
@@ -495,5 +536,7 @@ pub struct Gates {
 /// Public API base URLs used when `base_url` is absent.
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com";
 pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+/// The Gemini API (Google AI Studio).
+pub const GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 /// `anthropic-version` sent unless a target overrides it.
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";

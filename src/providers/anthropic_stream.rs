@@ -6,12 +6,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
 use super::UpstreamError;
-use super::stream::{ChunkStream, chunk, stream_error, usage_chunk};
+use super::stream::{
+    ChunkStream, EventTranslator, Step, chunk, sse_chunks, stream_error, usage_chunk,
+};
 
 /// Translation state for one stream.
 #[derive(Debug, Default)]
@@ -24,14 +24,6 @@ pub struct Translator {
     /// Anthropic content-block index → OpenAI tool-call index (tool blocks only).
     tools: HashMap<u64, u64>,
     finished: bool,
-}
-
-/// What one event produced.
-#[derive(Debug, PartialEq)]
-pub enum Step {
-    Chunks(Vec<Map<String, Value>>),
-    /// `message_stop`: the stream is complete.
-    Done(Vec<Map<String, Value>>),
 }
 
 impl Translator {
@@ -192,56 +184,20 @@ fn finish_reason(stop_reason: &str) -> &'static str {
 
 /// Anthropic SSE response → OpenAI chunk stream; `idle` bounds each wait for an event.
 pub fn chunks(resp: reqwest::Response, idle: Duration, created: u64) -> ChunkStream {
-    let events = resp.bytes_stream().eventsource();
-    let init = (
-        Box::pin(events),
-        Translator::new(created),
-        std::collections::VecDeque::new(),
-        false,
-    );
-    let stream = futures_util::stream::unfold(
-        init,
-        move |(mut events, mut tr, mut queue, mut done)| async move {
-            loop {
-                if let Some(c) = queue.pop_front() {
-                    return Some((Ok(c), (events, tr, queue, done)));
-                }
-                if done {
-                    return None;
-                }
-                let ev = match tokio::time::timeout(idle, events.next()).await {
-                    Err(_) => {
-                        let ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
-                        return Some((Err(UpstreamError::Timeout(ms)), (events, tr, queue, true)));
-                    }
-                    Ok(None) => {
-                        let e = UpstreamError::Stream {
-                            kind: "upstream_error".into(),
-                            message: "the upstream closed the stream before `message_stop`".into(),
-                        };
-                        return Some((Err(e), (events, tr, queue, true)));
-                    }
-                    Ok(Some(Err(e))) => {
-                        let e = UpstreamError::Stream {
-                            kind: "upstream_error".into(),
-                            message: format!("the connection broke mid-stream: {e}"),
-                        };
-                        return Some((Err(e), (events, tr, queue, true)));
-                    }
-                    Ok(Some(Ok(ev))) => ev,
-                };
-                match tr.on_event(&ev.event, &ev.data) {
-                    Ok(Step::Chunks(cs)) => queue.extend(cs),
-                    Ok(Step::Done(cs)) => {
-                        queue.extend(cs);
-                        done = true;
-                    }
-                    Err(e) => return Some((Err(e), (events, tr, queue, true))),
-                }
-            }
-        },
-    );
-    Box::pin(stream)
+    sse_chunks(resp, idle, Translator::new(created))
+}
+
+impl EventTranslator for Translator {
+    fn on_event(&mut self, name: &str, data: &str) -> Result<Step, UpstreamError> {
+        Translator::on_event(self, name, data)
+    }
+
+    fn on_end(&mut self) -> Result<Vec<Map<String, Value>>, UpstreamError> {
+        Err(UpstreamError::Stream {
+            kind: "upstream_error".into(),
+            message: "the upstream closed the stream before `message_stop`".into(),
+        })
+    }
 }
 
 #[cfg(test)]

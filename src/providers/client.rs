@@ -149,6 +149,12 @@ impl Provider {
                 model,
                 self.default_max_tokens,
             )?),
+            kind => {
+                return Err(UpstreamError::Config(format!(
+                    "provider kind `{}` is not wired yet",
+                    kind.as_str()
+                )));
+            }
         })
     }
 

@@ -5,6 +5,7 @@
 //! Anthropic sends it anyway), so kt learns the token counts of every streamed answer.
 //! The gateway strips the usage chunk again when the caller did not ask for it.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -182,6 +183,86 @@ pub fn openai_chunks(resp: reqwest::Response, idle: Duration) -> ChunkStream {
                 };
                 let done = item.is_err();
                 return Some((item, (events, done)));
+            }
+        },
+    );
+    Box::pin(stream)
+}
+
+/// What one upstream event produced.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    Chunks(Vec<Map<String, Value>>),
+    /// The upstream's last event (e.g. Anthropic's `message_stop`): the stream is complete.
+    Done(Vec<Map<String, Value>>),
+}
+
+/// Turns one provider's stream events into OpenAI chunks. Each wire format implements it
+/// once; [`sse_chunks`] (and Bedrock's event-stream reader) drive it over the network.
+pub trait EventTranslator: Send + 'static {
+    /// Translates one event: its name (SSE `event:`, or an event stream's `:event-type`;
+    /// empty when the upstream names none) and its data text.
+    fn on_event(&mut self, name: &str, data: &str) -> Result<Step, UpstreamError>;
+
+    /// The upstream closed the stream without a [`Step::Done`]. Formats whose streams
+    /// simply end (Gemini) emit their last chunks here; the default is an error naming the
+    /// missing end, since a cut connection must not pass for a complete answer.
+    fn on_end(&mut self) -> Result<Vec<Map<String, Value>>, UpstreamError> {
+        Err(UpstreamError::Stream {
+            kind: "upstream_error".into(),
+            message: "the upstream closed the stream before its last event".into(),
+        })
+    }
+}
+
+/// An SSE response → OpenAI chunks through `tr`; `idle` bounds each wait for an event.
+pub fn sse_chunks<T: EventTranslator>(
+    resp: reqwest::Response,
+    idle: Duration,
+    tr: T,
+) -> ChunkStream {
+    let events = resp.bytes_stream().eventsource();
+    let init = (Box::pin(events), tr, VecDeque::new(), false);
+    let stream = futures_util::stream::unfold(
+        init,
+        move |(mut events, mut tr, mut queue, mut done)| async move {
+            loop {
+                if let Some(c) = queue.pop_front() {
+                    return Some((Ok(c), (events, tr, queue, done)));
+                }
+                if done {
+                    return None;
+                }
+                let ev = match tokio::time::timeout(idle, events.next()).await {
+                    Err(_) => {
+                        let e = UpstreamError::Timeout(millis(idle));
+                        return Some((Err(e), (events, tr, queue, true)));
+                    }
+                    Ok(None) => match tr.on_end() {
+                        Ok(cs) => {
+                            queue.extend(cs);
+                            done = true;
+                            continue;
+                        }
+                        Err(e) => return Some((Err(e), (events, tr, queue, true))),
+                    },
+                    Ok(Some(Err(e))) => {
+                        let e = UpstreamError::Stream {
+                            kind: "upstream_error".into(),
+                            message: format!("the connection broke mid-stream: {e}"),
+                        };
+                        return Some((Err(e), (events, tr, queue, true)));
+                    }
+                    Ok(Some(Ok(ev))) => ev,
+                };
+                match tr.on_event(&ev.event, &ev.data) {
+                    Ok(Step::Chunks(cs)) => queue.extend(cs),
+                    Ok(Step::Done(cs)) => {
+                        queue.extend(cs);
+                        done = true;
+                    }
+                    Err(e) => return Some((Err(e), (events, tr, queue, true))),
+                }
             }
         },
     );

@@ -6,7 +6,8 @@ use serde_saphyr::Location;
 use super::{Ctx, Fields, index, suggest};
 use crate::config::node::SNode;
 use crate::config::{
-    ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_VERSION, OPENAI_BASE_URL, ProviderKind, Simulate, Target,
+    ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_VERSION, GEMINI_BASE_URL, OPENAI_BASE_URL, ProviderKind,
+    Simulate, Target,
 };
 
 const TARGET_KEYS: [&str; 9] = [
@@ -106,6 +107,18 @@ fn check_target(cx: &mut Ctx<'_>, path: &str, n: &SNode, ids: &mut TargetIds) ->
         (None, Some(ProviderKind::OpenAi)) => Some(OPENAI_BASE_URL.to_owned()),
         (None, Some(ProviderKind::Anthropic)) => Some(ANTHROPIC_BASE_URL.to_owned()),
         (None, Some(ProviderKind::Simulated)) => Some(String::new()),
+        (None, Some(ProviderKind::Gemini)) => Some(GEMINI_BASE_URL.to_owned()),
+        // Bedrock's and Vertex's hosts follow from the region / location; an empty base
+        // URL means "derive it" (see providers::bedrock and providers::vertex).
+        (None, Some(ProviderKind::Bedrock | ProviderKind::Vertex)) => Some(String::new()),
+        (None, Some(ProviderKind::AzureOpenAi)) => {
+            cx.error(
+                &f.child("base_url"),
+                &n.referenced,
+                "azure_openai targets need `base_url` (https://RESOURCE.openai.azure.com)",
+            );
+            None
+        }
         (None, None) => None,
     };
 
@@ -161,6 +174,12 @@ fn check_target(cx: &mut Ctx<'_>, path: &str, n: &SNode, ids: &mut TargetIds) ->
         connect_timeout_ms: connect_timeout_ms?,
         default_max_tokens: default_max_tokens?,
         simulate: simulate?,
+        api_version: None,
+        deployments: Default::default(),
+        bearer_env: None,
+        region: None,
+        project: None,
+        location: None,
     })
 }
 
