@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 
+use super::anthropic::stream as anthropic_stream;
 use super::stream::{self, ChunkStream};
-use super::{Completion, UpstreamError, anthropic, anthropic_stream, openai, redact, simulated};
+use super::{Completion, UpstreamError, anthropic, openai, redact, simulated};
 use crate::config::{ProviderKind, Simulate, Target};
 
 /// An API key. Its `Debug` never shows the value, so it cannot reach a log by accident.

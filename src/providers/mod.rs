@@ -5,11 +5,11 @@
 //! care which wire format a target speaks.
 
 pub mod anthropic;
-mod anthropic_stream;
 mod client;
 pub mod openai;
 pub mod simulated;
-mod stream;
+pub(crate) mod stream;
+pub mod translate;
 
 pub use client::{Prepared, Provider, http_client};
 pub use stream::{ChunkStream, StreamSummary, collect, is_usage_chunk};

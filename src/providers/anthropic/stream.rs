@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::UpstreamError;
-use super::stream::{
+use crate::providers::UpstreamError;
+use crate::providers::stream::{
     ChunkStream, EventTranslator, Step, chunk, sse_chunks, stream_error, usage_chunk,
 };
 

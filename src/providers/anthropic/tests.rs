@@ -1,6 +1,9 @@
 //! Unit tests for the Anthropic translation functions (provider-apis.md §3 and the §4 examples).
 
 use super::*;
+use crate::providers::translate::Object;
+use crate::providers::{Completion, UpstreamError};
+use serde_json::{Value, json};
 
 const MODEL: &str = "claude-sonnet-4-5";
 
@@ -201,14 +204,11 @@ fn malformed_messages_are_rejected_with_param() {
 }
 
 #[test]
-fn function_role_is_ignored() {
-    // The deprecated `function` role is dropped, per the reference.
+fn function_role_is_refused() {
+    // The legacy `function` role would be dropped silently; it is refused by name instead.
     let req =
         json!({"messages":[user("a"),{"role":"function","name":"f","content":"x"},user("b")]});
-    assert_eq!(
-        translate(req)["messages"],
-        json!([{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}])
-    );
+    assert_eq!(rejected(req), "messages");
 }
 
 #[test]
@@ -517,7 +517,8 @@ fn stream_only_when_true() {
 
 #[test]
 fn response_format_json_schema_becomes_output_config() {
-    // json_schema maps to output_config.format; json_object and text leave nothing behind.
+    // json_schema maps to output_config.format; text leaves nothing behind; json_object and a
+    // schema-less json_schema have no equivalent and are refused, never silently dropped.
     let schema = json!({"type":"object","properties":{"a":{"type":"string"}}});
     let out = translate(json!({"messages":[user("q")],
         "response_format":{"type":"json_schema","json_schema":{"name":"x","schema":schema,"strict":true}}}));
@@ -525,15 +526,18 @@ fn response_format_json_schema_becomes_output_config() {
         out["output_config"],
         json!({"format":{"type":"json_schema","schema":schema}})
     );
+    assert!(
+        translate(json!({"messages":[user("q")],"response_format":{"type":"text"}}))
+            .get("output_config")
+            .is_none()
+    );
     for rf in [
         json!({"type":"json_object"}),
-        json!({"type":"text"}),
         json!({"type":"json_schema","json_schema":{"name":"x"}}),
     ] {
-        assert!(
-            translate(json!({"messages":[user("q")],"response_format":rf}))
-                .get("output_config")
-                .is_none()
+        assert_eq!(
+            rejected(json!({"messages":[user("q")],"response_format":rf})),
+            "response_format"
         );
     }
     assert_eq!(
@@ -543,16 +547,37 @@ fn response_format_json_schema_becomes_output_config() {
 }
 
 #[test]
-fn untranslated_fields_are_dropped_and_model_is_the_routes() {
-    // seed, logprobs, penalties, metadata... never reach Anthropic; the model comes from the route.
+fn ignorable_fields_are_dropped_and_model_is_the_routes() {
+    // metadata, store, service_tier and neutral values never reach Anthropic; the model comes
+    // from the route.
     let out = translate(
-        json!({"model":"gpt-4o","messages":[user("q")],"seed":1,"logprobs":true,
-        "presence_penalty":0.5,"metadata":{"a":"b"},"store":true,"stream_options":{"include_usage":true}}),
+        json!({"model":"gpt-4o","messages":[user("q")],"logprobs":false,"presence_penalty":0,
+        "metadata":{"a":"b"},"store":true,"service_tier":"auto","stream_options":{"include_usage":true}}),
     );
     assert_eq!(
         out,
         json!({"model":MODEL,"max_tokens":4096,"messages":[user("q")]})
     );
+}
+
+#[test]
+fn fields_anthropic_cannot_express_are_refused() {
+    // Every field that would change the answer and has no Anthropic equivalent is refused by name.
+    for (field, value) in [
+        ("seed", json!(1)),
+        ("logprobs", json!(true)),
+        ("top_logprobs", json!(3)),
+        ("presence_penalty", json!(0.5)),
+        ("frequency_penalty", json!(0.5)),
+        ("logit_bias", json!({"50256": -100})),
+        ("functions", json!([{"name": "f"}])),
+        ("function_call", json!("auto")),
+        ("reasoning_effort", json!("high")),
+    ] {
+        let mut req = json!({"messages":[user("q")]});
+        req[field] = value;
+        assert_eq!(rejected(req), field);
+    }
 }
 
 #[test]
