@@ -1,36 +1,57 @@
 //! The `Provider` every caller uses: one per configured target, holding its HTTP client,
-//! base URL, timeouts and key, and dispatching to the target's wire format.
+//! base URL, timeouts and credentials. `prepare` renders the OpenAI-shaped request into the
+//! target's wire format (each kind's folder does the translating); `send` and `open_stream`
+//! call it and read the answer back by its [`Format`], so no caller learns a kind's name.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 
 use super::anthropic::stream as anthropic_stream;
+use super::auth::Auth;
+use super::http::{self, millis, retry_after};
 use super::stream::{self, ChunkStream};
-use super::{Completion, UpstreamError, anthropic, openai, redact, simulated};
+use super::{
+    Completion, UpstreamError, anthropic, azure, openai, parse_error_body, redact, simulated,
+};
 use crate::config::{ProviderKind, Simulate, Target};
-
-/// An API key. Its `Debug` never shows the value, so it cannot reach a log by accident.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret([REDACTED])")
-    }
-}
 
 /// A request in a target's wire format, ready to send.
 #[derive(Debug)]
 pub enum Prepared<'a> {
-    OpenAi(Value),
-    Anthropic(Value),
     /// The simulator reads the OpenAI-shaped request directly.
     Simulated {
         req: &'a Map<String, Value>,
         model: String,
     },
+    /// An HTTP call.
+    Http(Wire),
+}
+
+/// The wire format of an answer, which decides how it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenAI Chat Completions (OpenAI, Azure OpenAI, any compatible server).
+    OpenAi,
+    /// Anthropic Messages (Anthropic, Claude on Vertex).
+    Anthropic,
+    /// Gemini `generateContent` (Gemini API, Gemini on Vertex).
+    Gemini,
+    /// Bedrock Converse.
+    Converse,
+}
+
+/// One HTTP request: where it goes, its JSON body, and how to read the answer.
+#[derive(Debug)]
+pub struct Wire {
+    /// Path and query, appended to the target's base URL.
+    pub path: String,
+    pub body: Value,
+    pub format: Format,
+    /// The upstream model, for answers that do not name it.
+    pub model: String,
+    pub stream: bool,
 }
 
 /// One configured target, ready to call.
@@ -39,12 +60,12 @@ pub struct Provider {
     pub id: String,
     pub kind: ProviderKind,
     base_url: String,
-    key_env: Option<String>,
-    key: Option<Secret>,
+    auth: Auth,
     timeout: Duration,
     anthropic_version: String,
     default_max_tokens: u64,
     simulate: Simulate,
+    target: Target,
     http: reqwest::Client,
     /// Background (shadow and noise-floor) calls carry `x-kt-shadow: 1`, so upstream
     /// logs and rate-limit dashboards can tell mirrored traffic apart.
@@ -62,26 +83,20 @@ pub fn http_client(connect_timeout_ms: u64) -> Result<reqwest::Client, reqwest::
 }
 
 impl Provider {
-    /// A provider for target `t`, reading its key from the environment now (never
+    /// A provider for target `t`, reading its credentials from the environment now (never
     /// again). The gateway gives the primary and the shadow separate HTTP clients so a
     /// slow shadow can never hold the primary's connections.
     pub fn new(t: &Target, http: reqwest::Client) -> Self {
-        let key = t
-            .key_env
-            .as_deref()
-            .and_then(|name| std::env::var(name).ok())
-            .filter(|v| !v.is_empty())
-            .map(Secret);
         Self {
             id: t.id.clone(),
             kind: t.kind,
             base_url: t.base_url.clone(),
-            key_env: t.key_env.clone(),
-            key,
+            auth: Auth::for_target(t),
             timeout: Duration::from_millis(t.timeout_ms),
             anthropic_version: t.anthropic_version.clone(),
             default_max_tokens: t.default_max_tokens,
             simulate: t.simulate.clone(),
+            target: t.clone(),
             http,
             background: false,
         }
@@ -91,16 +106,6 @@ impl Provider {
     pub fn for_background(mut self) -> Self {
         self.background = true;
         self
-    }
-
-    /// Headers every upstream request carries. kt builds them from scratch: nothing the
-    /// caller sent (its `Authorization`, `x-api-key`, cookies) is ever forwarded.
-    fn base_headers(&self) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        if self.background {
-            h.insert("x-kt-shadow", HeaderValue::from_static("1"));
-        }
-        h
     }
 
     /// Sends an OpenAI-shaped chat request for `model`, bounded by this target's timeout
@@ -122,41 +127,42 @@ impl Provider {
         req: &'a Map<String, Value>,
         model: &str,
     ) -> Result<Prepared<'a>, UpstreamError> {
-        Ok(match self.kind {
-            ProviderKind::Simulated => Prepared::Simulated {
+        let stream = req.get("stream").and_then(Value::as_bool) == Some(true);
+        let wire = |path: String, body: Value, format: Format| {
+            Ok(Prepared::Http(Wire {
+                path,
+                body,
+                format,
+                model: model.to_string(),
+                stream,
+            }))
+        };
+        let t = &self.target;
+        match self.kind {
+            ProviderKind::Simulated => Ok(Prepared::Simulated {
                 req,
                 model: model.to_string(),
-            },
-            ProviderKind::OpenAi => {
-                let mut body = openai::request_body(req, model);
-                if req.get("stream").and_then(Value::as_bool) == Some(true) {
-                    // Always learn a stream's usage; the gateway strips the usage chunk
-                    // again when the caller did not ask for it.
-                    if let Some(obj) = body.as_object_mut() {
-                        let opts = obj
-                            .entry("stream_options")
-                            .or_insert_with(|| Value::Object(Map::new()));
-                        if let Some(o) = opts.as_object_mut() {
-                            o.insert("include_usage".into(), Value::Bool(true));
-                        } else {
-                            *opts = serde_json::json!({"include_usage": true});
-                        }
-                    }
-                }
-                Prepared::OpenAi(body)
-            }
-            ProviderKind::Anthropic => Prepared::Anthropic(anthropic::to_messages_request(
-                req,
-                model,
-                self.default_max_tokens,
-            )?),
-            kind => {
-                return Err(UpstreamError::Config(format!(
-                    "provider kind `{}` is not wired yet",
-                    kind.as_str()
-                )));
-            }
-        })
+            }),
+            ProviderKind::OpenAi => wire(
+                "/v1/chat/completions".into(),
+                openai_body(req, model, stream),
+                Format::OpenAi,
+            ),
+            ProviderKind::AzureOpenAi => wire(
+                azure::chat_path(t.api_version.as_deref(), &t.deployments, model),
+                openai_body(req, azure::body_model(&t.deployments, model), stream),
+                Format::OpenAi,
+            ),
+            ProviderKind::Anthropic => wire(
+                "/v1/messages".into(),
+                anthropic::to_messages_request(req, model, self.default_max_tokens)?,
+                Format::Anthropic,
+            ),
+            kind => Err(UpstreamError::Config(format!(
+                "provider kind `{}` is not wired yet",
+                kind.as_str()
+            ))),
+        }
     }
 
     /// Sends a prepared request (see [`Provider::prepare`]).
@@ -174,31 +180,13 @@ impl Provider {
                     Err(_) => Err(UpstreamError::Timeout(millis(timeout))),
                 }
             }
-            Prepared::OpenAi(body) => {
-                let (status, headers, bytes) = self
-                    .post(
-                        "/v1/chat/completions",
-                        self.openai_headers()?,
-                        &body,
-                        timeout,
-                    )
-                    .await?;
-                openai::parse_response(status, &headers, &bytes)
-            }
-            Prepared::Anthropic(body) => {
-                let (status, headers, bytes) = self
-                    .post("/v1/messages", self.anthropic_headers()?, &body, timeout)
-                    .await?;
-                if (200..300).contains(&status) {
-                    anthropic::from_messages_response(&bytes, now_secs())
-                } else {
-                    Err(anthropic::error_from_response(
-                        status,
-                        &bytes,
-                        retry_after(&headers),
-                    ))
-                }
-            }
+            Prepared::Http(w) => match self.request(&w).await {
+                Ok(builder) => match http::exchange(builder, timeout).await {
+                    Ok((status, headers, bytes)) => read_answer(&w, status, &headers, &bytes),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            },
         };
         result.map_err(|e| self.scrub(e))
     }
@@ -213,56 +201,23 @@ impl Provider {
         limit: Option<Duration>,
     ) -> Result<Value, UpstreamError> {
         let timeout = limit.map_or(self.timeout, |l| l.min(self.timeout));
+        let w = Wire {
+            path: path.to_string(),
+            body: body.clone(),
+            format: Format::OpenAi,
+            model: String::new(),
+            stream: false,
+        };
         let result = async {
-            let (status, headers, bytes) = self
-                .post(path, self.openai_headers()?, body, timeout)
-                .await?;
+            let (status, headers, bytes) = http::exchange(self.request(&w).await?, timeout).await?;
             if !(200..300).contains(&status) {
-                let (message, code, kind) = super::parse_error_body(status, &bytes);
-                return Err(UpstreamError::Status {
-                    status,
-                    kind,
-                    code,
-                    message,
-                    retry_after: retry_after(&headers),
-                });
+                return Err(status_error(status, &headers, &bytes));
             }
             serde_json::from_slice::<Value>(&bytes)
                 .map_err(|e| UpstreamError::InvalidResponse(format!("the body is not JSON ({e})")))
         }
         .await;
         result.map_err(|e| self.scrub(e))
-    }
-
-    fn key(&self) -> Result<Option<&str>, UpstreamError> {
-        match (&self.key_env, &self.key) {
-            (Some(_), Some(k)) => Ok(Some(k.0.as_str())),
-            (Some(env), None) => Err(UpstreamError::MissingKey(env.clone())),
-            (None, _) => Ok(None),
-        }
-    }
-
-    fn openai_headers(&self) -> Result<HeaderMap, UpstreamError> {
-        let mut h = self.base_headers();
-        if let Some(k) = self.key()? {
-            h.insert("authorization", sensitive(&format!("Bearer {k}"))?);
-        }
-        Ok(h)
-    }
-
-    fn anthropic_headers(&self) -> Result<HeaderMap, UpstreamError> {
-        let mut h = self.base_headers();
-        if let Some(k) = self.key()? {
-            h.insert("x-api-key", sensitive(k)?);
-        }
-        let version = HeaderValue::from_str(&self.anthropic_version).map_err(|_| {
-            UpstreamError::Config(format!(
-                "target `{}`: anthropic_version is not a valid header value",
-                self.id
-            ))
-        })?;
-        h.insert("anthropic-version", version);
-        Ok(h)
     }
 
     /// Opens a streamed answer (`stream: true` requests). A failure before the first
@@ -283,100 +238,55 @@ impl Provider {
                     Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok)));
                 Ok(s)
             }
-            Prepared::OpenAi(body) => {
-                let resp = self
-                    .start("/v1/chat/completions", self.openai_headers()?, &body)
-                    .await?;
-                if resp.status().is_success() {
-                    Ok(stream::openai_chunks(resp, self.timeout))
-                } else {
-                    let (status, headers, bytes) = self.read(resp, self.timeout).await?;
-                    openai::parse_response(status, &headers, &bytes).and_then(|_| {
-                        Err(UpstreamError::InvalidResponse(
-                            "unexpected non-stream answer".into(),
-                        ))
-                    })
-                }
-            }
-            Prepared::Anthropic(body) => {
-                let resp = self
-                    .start("/v1/messages", self.anthropic_headers()?, &body)
-                    .await?;
-                if resp.status().is_success() {
-                    Ok(anthropic_stream::chunks(resp, self.timeout, now_secs()))
-                } else {
-                    let (status, headers, bytes) = self.read(resp, self.timeout).await?;
-                    Err(anthropic::error_from_response(
-                        status,
-                        &bytes,
-                        retry_after(&headers),
-                    ))
-                }
-            }
+            Prepared::Http(w) => self.open_http_stream(w).await,
         };
         opened.map_err(|e| self.scrub(e))
     }
 
-    /// Sends a request and waits for the response status and headers (not the body).
-    async fn start(
-        &self,
-        path: &str,
-        headers: HeaderMap,
-        body: &Value,
-    ) -> Result<reqwest::Response, UpstreamError> {
-        let url = format!("{}{}", self.base_url, path);
-        let send = self.http.post(&url).headers(headers).json(body).send();
-        match tokio::time::timeout(self.timeout, send).await {
-            Ok(r) => r.map_err(|e| transport_error(&e, self.timeout)),
-            Err(_) => Err(UpstreamError::Timeout(millis(self.timeout))),
+    async fn open_http_stream(&self, w: Wire) -> Result<ChunkStream, UpstreamError> {
+        let resp = http::start(self.request(&w).await?, self.timeout).await?;
+        if !resp.status().is_success() {
+            let (status, headers, bytes) = http::read(resp, self.timeout).await?;
+            return Err(error_of(&w, status, &headers, &bytes));
         }
+        let idle = self.timeout;
+        Ok(match w.format {
+            Format::OpenAi => stream::openai_chunks(resp, idle),
+            Format::Anthropic => anthropic_stream::chunks(resp, idle, now_secs()),
+            Format::Gemini | Format::Converse => {
+                return Err(UpstreamError::Config(
+                    "bedrock streams are not wired yet".into(),
+                ));
+            }
+        })
     }
 
-    /// Reads a whole response body within `timeout`.
-    async fn read(
-        &self,
-        resp: reqwest::Response,
-        timeout: Duration,
-    ) -> Result<(u16, HeaderMap, bytes::Bytes), UpstreamError> {
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        match tokio::time::timeout(timeout, read_capped(resp, timeout)).await {
-            Ok(r) => r.map(|bytes| (status, headers, bytes)),
-            Err(_) => Err(UpstreamError::Timeout(millis(timeout))),
+    /// The HTTP request for `w`: URL, JSON body bytes, kt's headers and the credentials.
+    async fn request(&self, w: &Wire) -> Result<reqwest::RequestBuilder, UpstreamError> {
+        let url = format!("{}{}", self.base_url, w.path);
+        let body = serde_json::to_vec(&w.body)
+            .map_err(|e| UpstreamError::Config(format!("request body: {e}")))?;
+        let mut headers = HeaderMap::new();
+        // kt builds headers from scratch: nothing the caller sent (its `Authorization`,
+        // `x-api-key`, cookies) is ever forwarded.
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if self.background {
+            headers.insert("x-kt-shadow", HeaderValue::from_static("1"));
         }
+        if w.format == Format::Anthropic && self.kind == ProviderKind::Anthropic {
+            let version = HeaderValue::from_str(&self.anthropic_version).map_err(|_| {
+                UpstreamError::Config(format!(
+                    "target `{}`: anthropic_version is not a valid header value",
+                    self.id
+                ))
+            })?;
+            headers.insert("anthropic-version", version);
+        }
+        self.auth.apply(&mut headers).await?;
+        Ok(self.http.post(url).headers(headers).body(body))
     }
 
-    async fn post(
-        &self,
-        path: &str,
-        headers: HeaderMap,
-        body: &Value,
-        timeout: Duration,
-    ) -> Result<(u16, HeaderMap, bytes::Bytes), UpstreamError> {
-        let url = format!("{}{}", self.base_url, path);
-        let send = async {
-            let resp = self
-                .http
-                .post(&url)
-                .headers(headers)
-                .json(body)
-                .send()
-                .await
-                .map_err(|e| transport_error(&e, timeout))?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let bytes = read_capped(resp, timeout).await?;
-            Ok((status, headers, bytes))
-        };
-        // One deadline for connect, send and the whole body, so a trickling upstream
-        // cannot hold a request longer than its timeout.
-        match tokio::time::timeout(timeout, send).await {
-            Ok(r) => r,
-            Err(_) => Err(UpstreamError::Timeout(millis(timeout))),
-        }
-    }
-
-    /// Removes this target's key from any message the upstream echoed back.
+    /// Removes this target's credentials from any message the upstream echoed back.
     fn scrub(&self, e: UpstreamError) -> UpstreamError {
         // For 401/403 the upstream's text is replaced entirely: providers echo a masked key
         // (prefix and last characters) that exact-match redaction would miss.
@@ -388,22 +298,22 @@ impl Provider {
             ..
         } = e
         {
-            let env = self
-                .key_env
-                .as_deref()
-                .unwrap_or("the target's secret_key_ref");
             return UpstreamError::Status {
                 status,
                 kind,
                 code,
                 message: format!(
-                    "upstream `{}` rejected kt's credentials (HTTP {status}); check the key in {env}",
-                    self.id
+                    "upstream `{}` rejected kt's credentials (HTTP {status}); check {}",
+                    self.id,
+                    self.auth.source()
                 ),
                 retry_after,
             };
         }
-        let Some(Secret(k)) = &self.key else { return e };
+        let secrets = self.auth.secrets();
+        if secrets.is_empty() {
+            return e;
+        }
         match e {
             UpstreamError::Status {
                 status,
@@ -415,90 +325,72 @@ impl Provider {
                 status,
                 kind,
                 code,
-                message: redact(&message, &[k]),
+                message: redact(&message, &secrets),
                 retry_after,
             },
-            UpstreamError::InvalidResponse(m) => UpstreamError::InvalidResponse(redact(&m, &[k])),
-            UpstreamError::Connect(m) => UpstreamError::Connect(redact(&m, &[k])),
+            UpstreamError::InvalidResponse(m) => {
+                UpstreamError::InvalidResponse(redact(&m, &secrets))
+            }
+            UpstreamError::Connect(m) => UpstreamError::Connect(redact(&m, &secrets)),
             other => other,
         }
     }
 }
 
-/// The largest upstream answer kt reads: far above any real completion, far below what
-/// would hurt the gateway if a broken upstream kept sending.
-const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
-
-/// Reads a whole body, refusing one larger than [`MAX_UPSTREAM_BODY`].
-async fn read_capped(
-    mut resp: reqwest::Response,
-    timeout: Duration,
-) -> Result<bytes::Bytes, UpstreamError> {
-    let too_big = || {
-        UpstreamError::InvalidResponse(format!(
-            "the answer is larger than {MAX_UPSTREAM_BODY} bytes"
-        ))
-    };
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_UPSTREAM_BODY as u64)
-    {
-        return Err(too_big());
-    }
-    let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| transport_error(&e, timeout))?
-    {
-        if buf.len() + chunk.len() > MAX_UPSTREAM_BODY {
-            return Err(too_big());
+/// The OpenAI body: the caller's request with the route's model. A streamed request always
+/// asks for usage; the gateway strips the usage chunk again when the caller did not.
+fn openai_body(req: &Map<String, Value>, model: &str, stream: bool) -> Value {
+    let mut body = openai::request_body(req, model);
+    if stream && let Some(obj) = body.as_object_mut() {
+        let opts = obj
+            .entry("stream_options")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(o) = opts.as_object_mut() {
+            o.insert("include_usage".into(), Value::Bool(true));
+        } else {
+            *opts = serde_json::json!({"include_usage": true});
         }
-        buf.extend_from_slice(&chunk);
     }
-    Ok(buf.freeze())
+    body
 }
 
-fn sensitive(v: &str) -> Result<HeaderValue, UpstreamError> {
-    let mut hv = HeaderValue::from_str(v).map_err(|_| {
-        UpstreamError::Config(
-            "the API key contains characters not allowed in an HTTP header (a trailing newline?)"
-                .into(),
-        )
-    })?;
-    hv.set_sensitive(true);
-    Ok(hv)
-}
-
-fn transport_error(e: &reqwest::Error, timeout: Duration) -> UpstreamError {
-    // kt sets no reqwest-level request timeout (tokio enforces the target's), so a reqwest
-    // timeout is the connect timeout: the host is unreachable, not slow to answer.
-    if e.is_timeout() {
-        return UpstreamError::Connect(format!(
-            "connecting timed out (the whole call was allowed {} ms)",
-            millis(timeout)
-        ));
+/// Reads a whole answer by its format.
+fn read_answer(
+    w: &Wire,
+    status: u16,
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> Result<Completion, UpstreamError> {
+    if !(200..300).contains(&status) {
+        return Err(error_of(w, status, headers, bytes));
     }
-    // reqwest's Display includes the URL but never headers, so no key can leak here.
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
+    match w.format {
+        Format::OpenAi => openai::parse_response(status, headers, bytes),
+        Format::Anthropic => anthropic::from_messages_response(bytes, now_secs()),
+        Format::Gemini | Format::Converse => Err(UpstreamError::Config(
+            "bedrock answers are not wired yet".into(),
+        )),
     }
-    UpstreamError::Connect(msg)
 }
 
-/// The `retry-after` header, forwarded to callers on 429/503.
-pub(super) fn retry_after(h: &HeaderMap) -> Option<String> {
-    h.get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+/// A non-2xx answer as an error, read by its format.
+fn error_of(w: &Wire, status: u16, headers: &HeaderMap, bytes: &[u8]) -> UpstreamError {
+    match w.format {
+        Format::OpenAi | Format::Converse | Format::Gemini => status_error(status, headers, bytes),
+        Format::Anthropic => anthropic::error_from_response(status, bytes, retry_after(headers)),
+    }
 }
 
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+/// An OpenAI-shaped error answer.
+fn status_error(status: u16, headers: &HeaderMap, bytes: &[u8]) -> UpstreamError {
+    let (message, code, kind) = parse_error_body(status, bytes);
+    UpstreamError::Status {
+        status,
+        kind,
+        code,
+        message,
+        retry_after: retry_after(headers),
+    }
 }
 
 fn now_secs() -> u64 {

@@ -5,13 +5,17 @@
 //! care which wire format a target speaks.
 
 pub mod anthropic;
+pub mod auth;
+pub mod azure;
 mod client;
+mod http;
 pub mod openai;
 pub mod simulated;
 pub(crate) mod stream;
 pub mod translate;
 
-pub use client::{Prepared, Provider, http_client};
+pub use auth::Secret;
+pub use client::{Format, Prepared, Provider, Wire, http_client};
 pub use stream::{ChunkStream, StreamSummary, collect, is_usage_chunk};
 
 use serde_json::{Map, Value};

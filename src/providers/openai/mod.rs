@@ -4,7 +4,7 @@
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
-use super::client::retry_after;
+use super::http::retry_after;
 use super::{Completion, UpstreamError, parse_error_body};
 
 /// The body to send: the caller's request, unchanged but for `model` (the shadow's
