@@ -6,13 +6,14 @@
 
 pub mod anthropic;
 mod anthropic_stream;
+pub mod bedrock;
 mod client;
 pub mod openai;
 pub mod simulated;
 mod stream;
 
 pub use client::{Prepared, Provider, http_client};
-pub use stream::{ChunkStream, StreamSummary, collect, is_usage_chunk};
+pub use stream::{ChunkStream, EventTranslator, Step, StreamSummary, collect, is_usage_chunk};
 
 use serde_json::{Map, Value};
 
