@@ -1,4 +1,5 @@
-//! Upstream providers: one file per wire format, one enum that the gateway calls.
+//! Upstream providers: one folder per provider kind (request translation, answer and
+//! stream reading, credentials), a shared translation core, and the `Provider` the gateway calls.
 //!
 //! Every provider takes an OpenAI Chat Completions request body (a JSON object) and
 //! returns an OpenAI Chat Completions response, so the gateway and the mirror never
@@ -7,6 +8,7 @@
 pub mod anthropic;
 pub mod auth;
 pub mod azure;
+pub mod bedrock;
 mod client;
 mod http;
 pub mod openai;
@@ -16,7 +18,7 @@ pub mod translate;
 
 pub use auth::Secret;
 pub use client::{Format, Prepared, Provider, Wire, http_client};
-pub use stream::{ChunkStream, StreamSummary, collect, is_usage_chunk};
+pub use stream::{ChunkStream, EventTranslator, Step, StreamSummary, collect, is_usage_chunk};
 
 use serde_json::{Map, Value};
 

@@ -4,8 +4,13 @@
 //! Streamed answers: `Reply::sse` sends SSE frames one by one with a delay between them,
 //! built by `openai_sse` / `anthropic_sse` in the real wire shapes (provider-apis.md §1.3,
 //! §2.3); the upstream's `StreamLog` says whether kt read each stream to the end.
+//! `aws`: a SigV4 verifier and an event-stream frame encoder written by hand, for fake
+//! Bedrock servers.
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+/// Hand-written SigV4 verifier and event-stream encoder for fake Bedrock servers.
+pub mod aws;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
