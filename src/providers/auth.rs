@@ -5,7 +5,10 @@
 
 use reqwest::header::{HeaderMap, HeaderName};
 
+use std::time::SystemTime;
+
 use super::UpstreamError;
+use super::bedrock::sigv4::{self, AwsCredentials};
 use super::http::sensitive;
 use crate::config::{ProviderKind, Target};
 
@@ -43,6 +46,12 @@ pub enum Auth {
         header: HeaderName,
         prefix: &'static str,
     },
+    /// AWS SigV4 for service `bedrock`, with the standard AWS environment's credentials
+    /// (an error kept until a call needs them, as a missing key is).
+    Aws {
+        region: String,
+        creds: Result<AwsCredentials, UpstreamError>,
+    },
 }
 
 /// Reads environment variable `name`, treating an empty value as unset (as SDKs do).
@@ -64,6 +73,10 @@ impl Auth {
         };
         match (t.kind, t.key_env.as_deref(), t.bearer_env.as_deref()) {
             (ProviderKind::Simulated, _, _) => Self::None,
+            (ProviderKind::Bedrock, None, _) => Self::Aws {
+                region: t.region.clone().unwrap_or_default(),
+                creds: AwsCredentials::from_env(),
+            },
             (ProviderKind::AzureOpenAi, _, Some(env)) => key(env, "authorization", "Bearer "),
             (ProviderKind::AzureOpenAi, Some(env), None) => key(env, "api-key", ""),
             (ProviderKind::Anthropic, Some(env), _) => key(env, "x-api-key", ""),
@@ -75,9 +88,18 @@ impl Auth {
         }
     }
 
-    /// Adds the credentials to `headers` for a request to `url` with `body`.
-    pub async fn apply(&self, headers: &mut HeaderMap) -> Result<(), UpstreamError> {
+    /// Adds the credentials to `headers` for a POST of `body` to `url` (SigV4 signs all three).
+    pub async fn apply(
+        &self,
+        url: &str,
+        body: &[u8],
+        headers: &mut HeaderMap,
+    ) -> Result<(), UpstreamError> {
         match self {
+            Self::Aws { region, creds } => {
+                let creds = creds.as_ref().map_err(Clone::clone)?;
+                sigv4::sign(creds, region, "POST", url, headers, body, SystemTime::now())
+            }
             Self::None => Ok(()),
             Self::Key {
                 env,
@@ -98,6 +120,7 @@ impl Auth {
     pub fn secrets(&self) -> Vec<&str> {
         match self {
             Self::Key { key: Some(k), .. } => vec![k.0.as_str()],
+            Self::Aws { creds: Ok(c), .. } => c.secrets(),
             _ => Vec::new(),
         }
     }
@@ -107,6 +130,7 @@ impl Auth {
         match self {
             Self::Key { env, .. } => env.clone(),
             Self::None => "the target's secret_key_ref".to_string(),
+            Self::Aws { .. } => "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY".to_string(),
         }
     }
 }

@@ -90,7 +90,7 @@ impl Provider {
         Self {
             id: t.id.clone(),
             kind: t.kind,
-            base_url: t.base_url.clone(),
+            base_url: base_url(t),
             auth: Auth::for_target(t),
             timeout: Duration::from_millis(t.timeout_ms),
             anthropic_version: t.anthropic_version.clone(),
@@ -282,7 +282,7 @@ impl Provider {
             })?;
             headers.insert("anthropic-version", version);
         }
-        self.auth.apply(&mut headers).await?;
+        self.auth.apply(&url, &body, &mut headers).await?;
         Ok(self.http.post(url).headers(headers).body(body))
     }
 
@@ -334,6 +334,21 @@ impl Provider {
             UpstreamError::Connect(m) => UpstreamError::Connect(redact(&m, &secrets)),
             other => other,
         }
+    }
+}
+
+/// The target's base URL; Bedrock's and Vertex's follow from the region or location when
+/// the config gives none.
+fn base_url(t: &Target) -> String {
+    if !t.base_url.is_empty() {
+        return t.base_url.clone();
+    }
+    match t.kind {
+        ProviderKind::Bedrock => format!(
+            "https://bedrock-runtime.{}.amazonaws.com",
+            t.region.as_deref().unwrap_or("us-east-1")
+        ),
+        _ => String::new(),
     }
 }
 
