@@ -144,7 +144,7 @@ impl Provider {
                 model: model.to_string(),
             }),
             ProviderKind::OpenAi => wire(
-                "/v1/chat/completions".into(),
+                openai::chat_path(&self.base_url).into(),
                 openai_body(req, model, stream),
                 Format::OpenAi,
             ),

@@ -15,6 +15,28 @@ pub fn request_body(req: &Map<String, Value>, model: &str) -> Value {
     Value::Object(body)
 }
 
+/// The Chat Completions path for a (normalised, `/v1`-less) base URL. OpenAI-compatible
+/// services document base URLs that end in `/v1` (stripped by the config loader, so kt adds
+/// `/v1/...` back) or in another versioned prefix such as Gemini's `/v1beta/openai`; a base
+/// URL whose path already holds a version segment (`v1beta`, `v2`, ...) gets
+/// `/chat/completions` directly.
+pub fn chat_path(base_url: &str) -> &'static str {
+    let path = url::Url::parse(base_url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
+    let versioned = path.split('/').any(|seg| {
+        seg.strip_prefix('v').is_some_and(|rest| {
+            rest.starts_with(|c: char| c.is_ascii_digit())
+                && rest.chars().all(|c| c.is_ascii_alphanumeric())
+        })
+    });
+    if versioned {
+        "/chat/completions"
+    } else {
+        "/v1/chat/completions"
+    }
+}
+
 /// Reads an upstream answer: a 2xx `chat.completion` object, or an error in OpenAI shape.
 pub fn parse_response(
     status: u16,
@@ -56,6 +78,26 @@ mod tests {
         assert_eq!(c.text, "Hi");
         assert_eq!((c.input_tokens, c.output_tokens), (Some(12), Some(7)));
         assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+    }
+
+    // Proves each documented base-URL form of OpenAI-compatible services joins to the right path.
+    #[test]
+    fn chat_path_follows_the_base_url() {
+        for (base, path) in [
+            ("https://api.openai.com", "/v1/chat/completions"),
+            ("https://api.groq.com/openai", "/v1/chat/completions"),
+            ("https://api.fireworks.ai/inference", "/v1/chat/completions"),
+            ("https://openrouter.ai/api", "/v1/chat/completions"),
+            ("http://localhost:11434", "/v1/chat/completions"),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/openai",
+                "/chat/completions",
+            ),
+            ("https://example.com/v2", "/chat/completions"),
+            ("https://example.com/video", "/v1/chat/completions"),
+        ] {
+            assert_eq!(chat_path(base), path, "{base}");
+        }
     }
 
     // Proves garbage from an upstream is an error, not a panic.
