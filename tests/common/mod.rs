@@ -4,8 +4,12 @@
 //! Streamed answers: `Reply::sse` sends SSE frames one by one with a delay between them,
 //! built by `openai_sse` / `anthropic_sse` in the real wire shapes (provider-apis.md §1.3,
 //! §2.3); the upstream's `StreamLog` says whether kt read each stream to the end.
+//! Provider-specific fakes live in submodules: `google` (a Google OAuth token endpoint and
+//! service-account key files).
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod google;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
