@@ -20,6 +20,18 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+impl Secret {
+    /// Wraps a credential read from the environment or a token endpoint.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that puts it on the wire (a request header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A request in a target's wire format, ready to send.
 #[derive(Debug)]
 pub enum Prepared<'a> {

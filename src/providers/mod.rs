@@ -10,8 +10,9 @@ mod client;
 pub mod openai;
 pub mod simulated;
 mod stream;
+pub mod vertex;
 
-pub use client::{Prepared, Provider, http_client};
+pub use client::{Prepared, Provider, Secret, http_client};
 pub use stream::{ChunkStream, StreamSummary, collect, is_usage_chunk};
 
 use serde_json::{Map, Value};

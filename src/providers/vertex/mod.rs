@@ -1,0 +1,5 @@
+//! Google Vertex AI (provider-apis-more.md §4): Gemini models and Anthropic's Claude models,
+//! called with Google OAuth2 access tokens. `endpoint` builds the URLs a location and a
+//! model are served from.
+
+pub mod endpoint;
