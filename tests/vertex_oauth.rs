@@ -2,6 +2,7 @@
 //! built from a key file on disk exchanges a signed JWT at a fake Google token endpoint that
 //! verifies it, caches the token, shares one fetch among concurrent callers, refreshes ahead
 //! of expiry in the background without delaying anyone, and reports refusals by account.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 use common::google::{self, TEST_CLIENT_EMAIL, fake_token};
 
