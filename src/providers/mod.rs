@@ -15,6 +15,7 @@ pub mod openai;
 pub mod simulated;
 pub(crate) mod stream;
 pub mod translate;
+pub mod vertex;
 
 pub use auth::Secret;
 pub use client::{Format, Prepared, Provider, Wire, http_client};

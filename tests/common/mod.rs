@@ -5,12 +5,13 @@
 //! built by `openai_sse` / `anthropic_sse` in the real wire shapes (provider-apis.md §1.3,
 //! §2.3); the upstream's `StreamLog` says whether kt read each stream to the end.
 //! `aws`: a SigV4 verifier and an event-stream frame encoder written by hand, for fake
-//! Bedrock servers.
+//! Bedrock servers; `google`: a Google OAuth token endpoint and service-account key files.
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 /// Hand-written SigV4 verifier and event-stream encoder for fake Bedrock servers.
 pub mod aws;
+pub mod google;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
