@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use super::UpstreamError;
 use super::bedrock::sigv4::{self, AwsCredentials};
 use super::http::sensitive;
+use super::vertex::oauth::TokenSource;
 use crate::config::{ProviderKind, Target};
 
 /// An API key or token. Its `Debug` never shows the value, so it cannot reach a log by accident.
@@ -52,6 +53,9 @@ pub enum Auth {
         region: String,
         creds: Result<AwsCredentials, UpstreamError>,
     },
+    /// A Google OAuth2 access token (Vertex AI): from a service account's JWT-bearer flow,
+    /// cached and refreshed before expiry, or a fixed token from `secret_key_ref`.
+    Google(Result<TokenSource, UpstreamError>),
 }
 
 /// Reads environment variable `name`, treating an empty value as unset (as SDKs do).
@@ -73,6 +77,7 @@ impl Auth {
         };
         match (t.kind, t.key_env.as_deref(), t.bearer_env.as_deref()) {
             (ProviderKind::Simulated, _, _) => Self::None,
+            (ProviderKind::Vertex, env, _) => Self::Google(TokenSource::from_env(env)),
             (ProviderKind::Bedrock, None, _) => Self::Aws {
                 region: t.region.clone().unwrap_or_default(),
                 creds: AwsCredentials::from_env(),
@@ -91,6 +96,7 @@ impl Auth {
     /// Adds the credentials to `headers` for a POST of `body` to `url` (SigV4 signs all three).
     pub async fn apply(
         &self,
+        http: &reqwest::Client,
         url: &str,
         body: &[u8],
         headers: &mut HeaderMap,
@@ -99,6 +105,15 @@ impl Auth {
             Self::Aws { region, creds } => {
                 let creds = creds.as_ref().map_err(Clone::clone)?;
                 sigv4::sign(creds, region, "POST", url, headers, body, SystemTime::now())
+            }
+            Self::Google(source) => {
+                let source = source.as_ref().map_err(Clone::clone)?;
+                let token = source.token(http).await?;
+                headers.insert(
+                    reqwest::header::AUTHORIZATION,
+                    sensitive(&format!("Bearer {}", token.expose()))?,
+                );
+                Ok(())
             }
             Self::None => Ok(()),
             Self::Key {
@@ -131,6 +146,13 @@ impl Auth {
             Self::Key { env, .. } => env.clone(),
             Self::None => "the target's secret_key_ref".to_string(),
             Self::Aws { .. } => "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY".to_string(),
+            Self::Google(Ok(s)) => match s.client_email() {
+                Some(email) => {
+                    format!("the service account {email} (GOOGLE_APPLICATION_CREDENTIALS)")
+                }
+                None => "the access token in the target's secret_key_ref".to_string(),
+            },
+            Self::Google(Err(_)) => "GOOGLE_APPLICATION_CREDENTIALS".to_string(),
         }
     }
 }

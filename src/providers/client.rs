@@ -14,6 +14,7 @@ use super::http::{self, millis, retry_after};
 use super::stream::{self, ChunkStream};
 use super::{
     Completion, UpstreamError, anthropic, azure, openai, parse_error_body, redact, simulated,
+    vertex,
 };
 use crate::config::{ProviderKind, Simulate, Target};
 
@@ -158,6 +159,22 @@ impl Provider {
                 anthropic::to_messages_request(req, model, self.default_max_tokens)?,
                 Format::Anthropic,
             ),
+            ProviderKind::Vertex => {
+                let (project, location) = (
+                    t.project.as_deref().unwrap_or_default(),
+                    t.location.as_deref().unwrap_or_default(),
+                );
+                let path = vertex::endpoint::path(project, location, model, stream);
+                if vertex::endpoint::is_claude(model) {
+                    wire(
+                        path,
+                        vertex::claude_body(req, model, self.default_max_tokens)?,
+                        Format::Anthropic,
+                    )
+                } else {
+                    Err(UpstreamError::Config("vertex gemini not wired yet".into()))
+                }
+            }
             kind => Err(UpstreamError::Config(format!(
                 "provider kind `{}` is not wired yet",
                 kind.as_str()
@@ -282,7 +299,9 @@ impl Provider {
             })?;
             headers.insert("anthropic-version", version);
         }
-        self.auth.apply(&url, &body, &mut headers).await?;
+        self.auth
+            .apply(&self.http, &url, &body, &mut headers)
+            .await?;
         Ok(self.http.post(url).headers(headers).body(body))
     }
 
@@ -348,6 +367,7 @@ fn base_url(t: &Target) -> String {
             "https://bedrock-runtime.{}.amazonaws.com",
             t.region.as_deref().unwrap_or("us-east-1")
         ),
+        ProviderKind::Vertex => vertex::endpoint::host(t.location.as_deref().unwrap_or("global")),
         _ => String::new(),
     }
 }

@@ -4,3 +4,28 @@
 
 pub mod endpoint;
 pub mod oauth;
+
+use serde_json::{Map, Value, json};
+
+use super::UpstreamError;
+use super::anthropic;
+use super::translate::ChatRequest;
+
+/// The `anthropic_version` Vertex AI's Claude endpoints take in the body.
+pub const CLAUDE_VERSION: &str = "vertex-2023-10-16";
+
+/// A Messages body for Claude on Vertex: Anthropic's, without `model` (the URL names it)
+/// and with Vertex's `anthropic_version` in the body instead of a header.
+pub fn claude_body(
+    req: &Map<String, Value>,
+    model: &str,
+    default_max_tokens: u64,
+) -> Result<Value, UpstreamError> {
+    let chat = ChatRequest::parse(req, "Claude on Vertex AI", &[])?;
+    chat.require_user_first("Claude on Vertex AI")?;
+    let mut body = anthropic::render(&chat, model, default_max_tokens, false)?;
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("anthropic_version".into(), json!(CLAUDE_VERSION));
+    }
+    Ok(body)
+}
