@@ -572,3 +572,23 @@ fn credential_warnings() {
     );
     assert!(r.is_valid());
 }
+
+// Proves no prefix of the example (or of a cloud config full of mistakes) panics, and
+// `config` is Some exactly when there are no errors.
+#[test]
+fn every_prefix_is_handled() {
+    let broken = "providers:\n  targets:\n    - {id: a, provider: azure_openai, base_url: \
+                  'https://r/openai?api-version=1', auth: {bearer_env: 1x}, deployments: {'': x}}\n    \
+                  - {id: b, provider: bedrock, region: 'a b', location: q, secret_key_ref: {env: K}}\n";
+    for text in [EXAMPLE, broken] {
+        for end in (0..=text.len()).filter(|i| text.is_char_boundary(*i)) {
+            if let Ok(r) = lint_str(&text[..end], "p.yaml", &|_| None) {
+                assert_eq!(
+                    r.config.is_some(),
+                    r.errors() == 0,
+                    "prefix {end} of {text}"
+                );
+            }
+        }
+    }
+}
