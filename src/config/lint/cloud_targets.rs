@@ -64,15 +64,16 @@ pub(super) fn check(
         }
         _ => {}
     }
-    if kind == Some(AzureOpenAi) && f.get("auth").is_some() && f.get("secret_key_ref").is_some() {
-        if let Some(at) = f.key_at("auth") {
-            cx.error(
-                &f.child("auth"),
-                at,
-                "`auth.bearer_env` and `secret_key_ref` are both given: choose one (an Entra ID \
-                 token in auth.bearer_env, or an api-key in secret_key_ref)",
-            );
-        }
+    // Both credentials at once would leave it unclear which one kt sends.
+    if let (Some(AzureOpenAi), Some(at), Some(_)) =
+        (kind, f.key_at("auth"), f.get("secret_key_ref"))
+    {
+        cx.error(
+            &f.child("auth"),
+            at,
+            "`auth.bearer_env` and `secret_key_ref` are both given: choose one (an Entra ID \
+             token in auth.bearer_env, or an api-key in secret_key_ref)",
+        );
     }
     credentials(cx, f, kind, label);
 
