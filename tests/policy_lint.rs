@@ -10,11 +10,15 @@ use std::path::Path;
 use common::*;
 use serde_json::Value;
 
-/// Every key variable the configs name, set so that only the finding under test shows.
-const ENV: [(&str, &str); 3] = [
+/// Every key variable the configs name, set so that only the finding under test shows
+/// (the AWS pair is what a bedrock target without `secret_key_ref` signs with).
+const ENV: [(&str, &str); 6] = [
     ("OPENAI_API_KEY", OPENAI_KEY),
     ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
     ("OPENAI_API_KEY_STAGING", "sk-test-staging-0123456789"),
+    ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+    ("AWS_SECRET_ACCESS_KEY", "aws-secret-test-0123456789"),
+    ("VERTEX_ACCESS_TOKEN", "ya29.test-0123456789"),
 ];
 
 /// What one `kt policy lint` run printed.
@@ -231,7 +235,7 @@ fn unknown_provider_kind() {
         "providers.targets[1].provider",
         &[
             "unknown provider `antropic`",
-            "openai, anthropic, simulated",
+            "openai, anthropic, azure_openai, bedrock, gemini, vertex, simulated",
         ],
     );
     assert!(line.ends_with("(did you mean `anthropic`?)"), "{line}");
@@ -385,6 +389,74 @@ fn invalid_base_url() {
             &[url, phrase],
         );
     }
+}
+
+/// Step 1 with a third target appended (on line 12).
+fn with_target(target: &str) -> String {
+    edit(
+        STEP1_CONFIG,
+        "        env: ANTHROPIC_API_KEY\n",
+        &format!("        env: ANTHROPIC_API_KEY\n{target}"),
+    )
+}
+
+// A bedrock target without `region` is an error at the target, with line:column.
+#[test]
+fn bedrock_target_without_region() {
+    let yaml = with_target("    - id: bedrock\n      provider: bedrock\n");
+    assert_one_error(
+        &yaml,
+        "12:7",
+        "providers.targets[2].region",
+        &["bedrock targets need `region`", "e.g. us-east-1"],
+    );
+}
+
+// A vertex target without `project` is an error at the target, with line:column.
+#[test]
+fn vertex_target_without_project() {
+    let yaml = with_target(
+        "    - id: vertex\n      provider: vertex\n      location: us-central1\n      \
+         secret_key_ref: {env: VERTEX_ACCESS_TOKEN}\n",
+    );
+    assert_one_error(
+        &yaml,
+        "12:7",
+        "providers.targets[2].project",
+        &["vertex targets need `project`", "Google Cloud project id"],
+    );
+}
+
+// Valid cloud targets are summarised with their region, project and location; unset AWS
+// credentials are a warning naming the variables (exit 0), never their values.
+#[test]
+fn cloud_targets_summary_and_credential_warning() {
+    let yaml = with_target(
+        "    - id: bedrock\n      provider: bedrock\n      region: eu-central-1\n    \
+         - id: vertex\n      provider: vertex\n      project: my-project\n      \
+         location: global\n      secret_key_ref: {env: VERTEX_ACCESS_TOKEN}\n",
+    );
+    let run = lint(&yaml);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.findings().is_empty(), "{run}");
+    assert!(
+        run.stdout.contains(
+            "bedrock: bedrock in eu-central-1, vertex: vertex, project my-project in global"
+        ),
+        "{run}"
+    );
+
+    let run = lint_with(&yaml, &["AWS_SECRET_ACCESS_KEY"], &[]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{run}");
+    let prefix = "policy-config.yaml:12:7: warning: providers.targets[2].secret_key_ref: ";
+    assert!(findings[0].starts_with(prefix), "{run}");
+    assert!(
+        findings[0].contains("AWS_SECRET_ACCESS_KEY is not set"),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("AKIDEXAMPLE"), "{run}");
 }
 
 /// Step 1 with five independent mistakes.

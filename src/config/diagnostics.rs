@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{
-    ANTHROPIC_BASE_URL, Config, GEMINI_BASE_URL, OPENAI_BASE_URL, PolicyKind, ProviderKind,
+    ANTHROPIC_BASE_URL, Config, GEMINI_BASE_URL, OPENAI_BASE_URL, PolicyKind, ProviderKind, Target,
 };
 
 /// How serious a finding is. Errors make the config unusable; warnings do not.
@@ -190,6 +190,7 @@ fn describe(config: &Config) -> String {
             if t.base_url != default {
                 s.push_str(&format!(" at {}", t.base_url));
             }
+            s.push_str(&cloud_clause(t));
             s
         })
         .collect();
@@ -289,6 +290,41 @@ fn describe(config: &Config) -> String {
         )),
     }
     format!("{}.", clauses.join("; "))
+}
+
+/// What a cloud target's endpoint depends on besides its URL: the Azure API flavour and
+/// deployments, the Bedrock region, the Vertex project and location. Empty for other kinds.
+fn cloud_clause(t: &Target) -> String {
+    match t.kind {
+        ProviderKind::AzureOpenAi => {
+            let mut s = match &t.api_version {
+                Some(v) => format!(", api-version {v}"),
+                None => ", v1 API".to_owned(),
+            };
+            if !t.deployments.is_empty() {
+                s.push_str(&format!(", {} deployment(s)", t.deployments.len()));
+            }
+            if t.bearer_env.is_some() {
+                s.push_str(", Entra ID token");
+            }
+            s
+        }
+        ProviderKind::Bedrock => t
+            .region
+            .as_ref()
+            .map_or_else(String::new, |r| format!(" in {r}")),
+        ProviderKind::Vertex => {
+            let mut s = String::new();
+            if let Some(p) = &t.project {
+                s.push_str(&format!(", project {p}"));
+            }
+            if let Some(l) = &t.location {
+                s.push_str(&format!(" in {l}"));
+            }
+            s
+        }
+        _ => String::new(),
+    }
 }
 
 /// `1.0` → `100%`, `0.125` → `12.5%`: no trailing zeros, at most two decimals.

@@ -4,6 +4,7 @@
 //! This file holds the entry point, the top-level keys and the shared helpers; the rules
 //! for targets, the mirror and policies live in the `lint/` submodules.
 
+mod cloud_targets;
 mod evaluators;
 mod gates;
 mod mirror;

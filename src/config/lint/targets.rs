@@ -1,16 +1,17 @@
 //! Rules for `providers.targets`: ids, provider kinds, base URLs, API-key variables,
-//! timeouts and the simulator's settings.
+//! timeouts and the simulator's settings. The cloud kinds' own keys (`api_version`,
+//! `region`, ...) and credential checks are in `cloud_targets.rs`.
 
 use serde_saphyr::Location;
 
-use super::{Ctx, Fields, index, suggest};
+use super::{Ctx, Fields, cloud_targets, index, suggest};
 use crate::config::node::SNode;
 use crate::config::{
     ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_VERSION, GEMINI_BASE_URL, OPENAI_BASE_URL, ProviderKind,
     Simulate, Target,
 };
 
-const TARGET_KEYS: [&str; 9] = [
+const TARGET_KEYS: [&str; 15] = [
     "id",
     "provider",
     "base_url",
@@ -20,6 +21,12 @@ const TARGET_KEYS: [&str; 9] = [
     "connect_timeout_ms",
     "default_max_tokens",
     "simulate",
+    "api_version",
+    "deployments",
+    "auth",
+    "region",
+    "project",
+    "location",
 ];
 const SIMULATE_KEYS: [&str; 4] = ["latency_ms", "jitter_ms", "output_tokens", "fail_rate"];
 
@@ -103,7 +110,7 @@ fn check_target(cx: &mut Ctx<'_>, path: &str, n: &SNode, ids: &mut TargetIds) ->
             );
             Some(String::new())
         }
-        (Some(v), _) => check_base_url(cx, &f.child("base_url"), v),
+        (Some(v), _) => check_base_url(cx, &f.child("base_url"), v, kind),
         (None, Some(ProviderKind::OpenAi)) => Some(OPENAI_BASE_URL.to_owned()),
         (None, Some(ProviderKind::Anthropic)) => Some(ANTHROPIC_BASE_URL.to_owned()),
         (None, Some(ProviderKind::Simulated)) => Some(String::new()),
@@ -121,6 +128,11 @@ fn check_target(cx: &mut Ctx<'_>, path: &str, n: &SNode, ids: &mut TargetIds) ->
         }
         (None, None) => None,
     };
+
+    if let (Some(ProviderKind::AzureOpenAi), Some(url)) = (kind, &base_url) {
+        cloud_targets::check_azure_base_url(cx, &f, url);
+    }
+    let cloud = cloud_targets::check(cx, &f, kind, &label);
 
     let key_env = f
         .get("secret_key_ref")
@@ -163,6 +175,7 @@ fn check_target(cx: &mut Ctx<'_>, path: &str, n: &SNode, ids: &mut TargetIds) ->
         None => Some(Simulate::default()),
     };
 
+    let cloud = cloud?;
     Some(Target {
         id: id?.to_owned(),
         kind: kind?,
@@ -174,12 +187,12 @@ fn check_target(cx: &mut Ctx<'_>, path: &str, n: &SNode, ids: &mut TargetIds) ->
         connect_timeout_ms: connect_timeout_ms?,
         default_max_tokens: default_max_tokens?,
         simulate: simulate?,
-        api_version: None,
-        deployments: Default::default(),
-        bearer_env: None,
-        region: None,
-        project: None,
-        location: None,
+        api_version: cloud.api_version,
+        deployments: cloud.deployments,
+        bearer_env: cloud.bearer_env,
+        region: cloud.region,
+        project: cloud.project,
+        location: cloud.location,
     })
 }
 
@@ -224,17 +237,26 @@ fn check_kind(cx: &mut Ctx<'_>, path: &str, v: &SNode) -> Option<ProviderKind> {
 }
 
 /// Warns that a key has no effect on this target, pointing at the key.
-fn warn_ignored(cx: &mut Ctx<'_>, f: &Fields<'_>, key: &str, why: &str) {
+pub(super) fn warn_ignored(cx: &mut Ctx<'_>, f: &Fields<'_>, key: &str, why: &str) {
     if let Some(at) = f.key_at(key) {
         cx.warn(&f.child(key), at, format!("`{key}` is ignored: {why}"));
     }
 }
 
-fn check_base_url(cx: &mut Ctx<'_>, path: &str, v: &SNode) -> Option<String> {
+fn check_base_url(
+    cx: &mut Ctx<'_>,
+    path: &str,
+    v: &SNode,
+    kind: Option<ProviderKind>,
+) -> Option<String> {
     let raw = cx.string(path, v)?;
     match normalise_base_url(raw) {
         Ok(url) => Some(url),
-        Err(why) => {
+        Err(mut why) => {
+            // The Azure portal shows endpoints with `?api-version=...`; say where it goes.
+            if kind == Some(ProviderKind::AzureOpenAi) && raw.contains("api-version=") {
+                why.push_str("; put the version in `api_version`");
+            }
             cx.error(path, &v.referenced, why);
             None
         }

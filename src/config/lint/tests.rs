@@ -537,7 +537,11 @@ fn did_you_mean() {
         suggest("antropic", ProviderKind::NAMES).as_deref(),
         Some("anthropic")
     );
-    assert_eq!(suggest("gemini", ProviderKind::NAMES), None);
+    assert_eq!(
+        suggest("bedrok", ProviderKind::NAMES).as_deref(),
+        Some("bedrock")
+    );
+    assert_eq!(suggest("mistral", ProviderKind::NAMES), None);
 
     let r = lint(&STEP1.replace("  sample_rate: 1.0", "  sample_rte: 1.0"));
     assert_eq!(
