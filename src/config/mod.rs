@@ -161,7 +161,7 @@ impl ProviderKind {
 pub struct Target {
     /// `id`: unique name used by `traffic_mirror.primary/shadow` and in events.
     pub id: String,
-    /// `provider`: openai | anthropic | simulated.
+    /// `provider`: openai | anthropic | azure_openai | bedrock | gemini | vertex | simulated.
     pub kind: ProviderKind,
     /// `base_url`: scheme://host[:port][/v1]; normalised to have no trailing `/v1` or `/`.
     /// Defaults to the provider's public API.
