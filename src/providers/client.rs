@@ -268,6 +268,9 @@ impl Provider {
         }
         let idle = self.timeout;
         Ok(match w.format {
+            Format::OpenAi if self.kind == ProviderKind::AzureOpenAi => {
+                azure::without_annotations(stream::openai_chunks(resp, idle))
+            }
             Format::OpenAi => stream::openai_chunks(resp, idle),
             Format::Anthropic => anthropic_stream::chunks(resp, idle, now_secs()),
             Format::Gemini | Format::Converse => {
