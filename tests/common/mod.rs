@@ -32,6 +32,8 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone)]
 pub struct Call {
     pub path: String,
+    /// The query string without `?` (empty when there is none).
+    pub query: String,
     /// Header names lowercased.
     pub headers: Vec<(String, String)>,
     pub body: Value,
@@ -261,6 +263,7 @@ async fn serve_fake(
 ) -> Response {
     let call = Call {
         path: uri.path().to_string(),
+        query: uri.query().unwrap_or_default().to_string(),
         headers: headers
             .iter()
             .map(|(k, v)| {
