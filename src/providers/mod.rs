@@ -5,6 +5,7 @@
 //! care which wire format a target speaks.
 
 pub mod anthropic;
+pub mod bedrock;
 mod client;
 pub mod openai;
 pub mod simulated;
