@@ -110,7 +110,11 @@ pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Ups
 /// → `ThrottlingException`, as botocore reads it.
 fn error_name(raw: &str) -> &str {
     let before_colon = raw.split(':').next().unwrap_or(raw);
-    before_colon.rsplit('#').next().unwrap_or(before_colon).trim()
+    before_colon
+        .rsplit('#')
+        .next()
+        .unwrap_or(before_colon)
+        .trim()
 }
 
 /// The status kt reports for an AWS error name (`received` for names it does not know).
