@@ -68,7 +68,7 @@ pub fn completion_id(request_id: Option<&str>) -> String {
 /// Bedrock error response → [`UpstreamError::Status`] with OpenAI-style fields (§2.7).
 ///
 /// The AWS error name comes from the `x-amzn-ErrorType` header, else the body's
-/// `code`/`Code`/`__type`; it is kept as `code` and decides the status (see [`status_of`]).
+/// `code`/`Code`/`__type`; it is kept as `code` and decides the status (see `status_of` for where kt departs from AWS).
 /// The message is the body's `message` or `Message`. `retry_after` is the `retry-after`
 /// header, kept only on 429 and 503.
 pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> UpstreamError {
@@ -83,11 +83,12 @@ pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Ups
     let name = headers
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
-        .or_else(|| from_body("code"))
-        .or_else(|| from_body("Code"))
-        .or_else(|| from_body("__type"))
-        .map(error_name)
-        .filter(|n| !n.is_empty());
+        .and_then(error_name)
+        .or_else(|| {
+            ["code", "Code", "__type"]
+                .into_iter()
+                .find_map(|k| from_body(k).and_then(error_name))
+        });
     let message = from_body("message")
         .or_else(|| from_body("Message"))
         .map_or_else(|| parse_error_body(status, body).0, str::to_string);
@@ -107,14 +108,15 @@ pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Ups
 }
 
 /// `ThrottlingException:http://internal.amazon.com/…` or `com.amazon.coral#Throttling…`
-/// → `ThrottlingException`, as botocore reads it.
-fn error_name(raw: &str) -> &str {
+/// → `ThrottlingException`, as botocore reads it; `None` when nothing is left.
+fn error_name(raw: &str) -> Option<&str> {
     let before_colon = raw.split(':').next().unwrap_or(raw);
-    before_colon
+    let name = before_colon
         .rsplit('#')
         .next()
         .unwrap_or(before_colon)
-        .trim()
+        .trim();
+    (!name.is_empty()).then_some(name)
 }
 
 /// The status kt reports for an AWS error name (`received` for names it does not know).
@@ -128,7 +130,7 @@ fn error_name(raw: &str) -> &str {
 /// - `ModelErrorException` (424: the model behind Bedrock failed) is a bad gateway, 502.
 /// - The signature and credential errors of AWS's front door are kt's credentials being
 ///   refused, which OpenAI and Anthropic report as 401.
-pub(super) fn status_of(name: Option<&str>, received: u16) -> u16 {
+fn status_of(name: Option<&str>, received: u16) -> u16 {
     match name {
         Some("ThrottlingException" | "ServiceQuotaExceededException") => 429,
         Some("ValidationException") => 400,

@@ -531,6 +531,10 @@ fn error_name_falls_back_to_the_body() {
         (status, code.as_deref()),
         (429, Some("ThrottlingException"))
     );
+    // An empty header does not hide the body's name.
+    let h = headers(&[("x-amzn-errortype", "")]);
+    let (_, _, code, _, _) = fields(error_from_response(400, &h, body));
+    assert_eq!(code.as_deref(), Some("ValidationException"));
 }
 
 #[test]
