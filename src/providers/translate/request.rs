@@ -180,6 +180,27 @@ impl ChatRequest {
     pub fn system_text(&self) -> Option<String> {
         (!self.system.is_empty()).then(|| self.system.join("\n\n"))
     }
+
+    /// Drops turns without parts (an empty message says nothing) and merges the neighbours
+    /// that dropping leaves side by side, for APIs that reject empty content and need the
+    /// roles to alternate (Bedrock). An error when no turn is left.
+    pub fn drop_empty_turns(&mut self, provider: &str) -> Result<(), UpstreamError> {
+        let mut turns: Vec<Turn> = Vec::with_capacity(self.turns.len());
+        for turn in std::mem::take(&mut self.turns) {
+            match turns.last_mut() {
+                _ if turn.parts.is_empty() => {}
+                Some(last) if last.role == turn.role => last.parts.extend(turn.parts),
+                _ => turns.push(turn),
+            }
+        }
+        if turns.is_empty() {
+            return Err(bad_messages(format!(
+                "every user and assistant message is empty; {provider} needs some content"
+            )));
+        }
+        self.turns = turns;
+        Ok(())
+    }
 }
 
 /// Splits OpenAI `messages` into system texts and merged user/assistant turns.
@@ -551,5 +572,41 @@ fn read_response_format(req: &Object) -> Result<ResponseFormat, UpstreamError> {
             "response_format",
             "`response_format.type` must be text, json_object or json_schema",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves empty turns are dropped, the neighbours they separated merge, and nothing left is an error.
+    #[test]
+    fn drop_empty_turns_merges_neighbours() {
+        let turn = |role, parts: &[&str]| Turn {
+            role,
+            parts: parts.iter().map(|t| Part::Text((*t).into())).collect(),
+        };
+        let mut chat = ChatRequest {
+            turns: vec![
+                turn(Role::User, &["a"]),
+                turn(Role::Assistant, &[]),
+                turn(Role::User, &["b"]),
+                turn(Role::Assistant, &["c"]),
+            ],
+            ..ChatRequest::default()
+        };
+        assert!(chat.drop_empty_turns("X").is_ok());
+        assert_eq!(
+            chat.turns,
+            vec![turn(Role::User, &["a", "b"]), turn(Role::Assistant, &["c"])]
+        );
+        let mut empty = ChatRequest {
+            turns: vec![turn(Role::User, &[])],
+            ..ChatRequest::default()
+        };
+        assert!(matches!(
+            empty.drop_empty_turns("X"),
+            Err(UpstreamError::Untranslatable { .. })
+        ));
     }
 }
