@@ -6,6 +6,7 @@
 
 pub mod anthropic;
 mod client;
+pub mod gemini;
 pub mod openai;
 pub mod simulated;
 pub(crate) mod stream;
