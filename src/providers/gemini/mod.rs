@@ -7,7 +7,9 @@ mod request;
 mod response;
 pub mod stream;
 
-pub use request::{FOREIGN_THOUGHT_SIGNATURE, MAX_STOP_SEQUENCES, NATIVE, render, to_gemini_request};
+pub use request::{
+    FOREIGN_THOUGHT_SIGNATURE, MAX_STOP_SEQUENCES, NATIVE, render, to_gemini_request,
+};
 pub use response::{error_from_response, from_gemini_response};
 
 #[cfg(test)]

@@ -100,10 +100,12 @@ fn generation_config(chat: &ChatRequest) -> Result<Object, UpstreamError> {
     if let Some(seed) = chat.seed {
         c.insert("seed".into(), json!(seed));
     }
-    if let Some(p) = chat.presence_penalty {
+    // A zero penalty asks for nothing (OpenAI clients often send it as a default), and not
+    // every Gemini model accepts penalties, so only a real one is forwarded.
+    if let Some(p) = chat.presence_penalty.filter(|p| *p != 0.0) {
         c.insert("presencePenalty".into(), json_number(p));
     }
-    if let Some(f) = chat.frequency_penalty {
+    if let Some(f) = chat.frequency_penalty.filter(|f| *f != 0.0) {
         c.insert("frequencyPenalty".into(), json_number(f));
     }
     match &chat.response_format {
@@ -164,10 +166,7 @@ fn contents(turns: &[Turn]) -> Result<Vec<Value>, UpstreamError> {
 /// Gemini 3 checks, and the signatures of parallel calls after it are optional.
 fn sign_first_call(parts: &mut [Value]) {
     if let Some(Value::Object(p)) = parts.iter_mut().find(|p| p.get("functionCall").is_some()) {
-        p.insert(
-            "thoughtSignature".into(),
-            json!(FOREIGN_THOUGHT_SIGNATURE),
-        );
+        p.insert("thoughtSignature".into(), json!(FOREIGN_THOUGHT_SIGNATURE));
     }
 }
 
@@ -214,7 +213,9 @@ fn result_text(id: &str, content: &[Part]) -> Result<String, UpstreamError> {
 /// Cloud Storage or Files API URIs), and kt fetching arbitrary URLs would be an SSRF risk.
 fn image(img: &Image) -> Result<Value, UpstreamError> {
     match img {
-        Image::Data { mime, data } => Ok(json!({ "inlineData": { "mimeType": mime, "data": data } })),
+        Image::Data { mime, data } => {
+            Ok(json!({ "inlineData": { "mimeType": mime, "data": data } }))
+        }
         Image::Url(_) => Err(bad_messages(
             "an image is given by http(s) URL; Gemini takes images only inline, so send a base64 data URL",
         )),

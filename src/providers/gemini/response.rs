@@ -35,7 +35,10 @@ pub fn from_gemini_response(
     let mut answer = Answer {
         id: completion_id(response_id),
         model: model_name(&parsed, model),
-        usage: parsed.get("usageMetadata").filter(|u| u.is_object()).map(usage),
+        usage: parsed
+            .get("usageMetadata")
+            .filter(|u| u.is_object())
+            .map(usage),
         ..Answer::default()
     };
     let Some(candidate) = first_candidate(&parsed) else {
@@ -89,9 +92,10 @@ pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Ups
     };
     let rpc_status = err.and_then(|e| e.get("status")).and_then(Value::as_str);
     let details = err.and_then(|e| e.get("details")).and_then(Value::as_array);
-    let bad_key = details.into_iter().flatten().any(|d| {
-        is_detail(d, "ErrorInfo") && str_at(d, "reason") == "API_KEY_INVALID"
-    });
+    let bad_key = details
+        .into_iter()
+        .flatten()
+        .any(|d| is_detail(d, "ErrorInfo") && str_at(d, "reason") == "API_KEY_INVALID");
     let kind = if bad_key {
         "authentication_error"
     } else {
@@ -199,9 +203,7 @@ pub(super) fn is_tool_failure(reason: &str) -> bool {
 
 /// The error for a failed function call with no usable output.
 pub(super) fn tool_failure(reason: &str) -> UpstreamError {
-    UpstreamError::InvalidResponse(format!(
-        "Gemini ended with `{reason}` and no usable output"
-    ))
+    UpstreamError::InvalidResponse(format!("Gemini ended with `{reason}` and no usable output"))
 }
 
 /// `usageMetadata` → usage. Gemini's `candidatesTokenCount` excludes thinking, while
@@ -259,7 +261,8 @@ fn is_detail(detail: &Value, kind: &str) -> bool {
 /// A `google.protobuf.Duration` (`"30s"`, `"1.5s"`) → whole seconds, rounded up, as text.
 fn delay_seconds(delay: &str) -> Option<String> {
     let secs: f64 = delay.trim().strip_suffix('s')?.parse().ok()?;
-    if !secs.is_finite() || secs < 0.0 || secs > 86_400.0 * 365.0 {
+    // A year at most: anything longer is nonsense, not a hint worth forwarding.
+    if !(0.0..=86_400.0 * 365.0).contains(&secs) {
         return None;
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

@@ -108,7 +108,11 @@ impl Translator {
     fn tool_call(&mut self, call: &Value) -> Vec<Map<String, Value>> {
         let k = self.tools;
         self.tools += 1;
-        let id = call_id(call, &self.response_id, usize::try_from(k).unwrap_or(usize::MAX));
+        let id = call_id(
+            call,
+            &self.response_id,
+            usize::try_from(k).unwrap_or(usize::MAX),
+        );
         vec![
             self.chunks.tool_start(k, &id, str_at(call, "name")),
             self.chunks
@@ -189,5 +193,197 @@ impl EventTranslator for Translator {
 
     fn on_end(&mut self) -> Result<Vec<Map<String, Value>>, UpstreamError> {
         Translator::on_end(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const MODEL: &str = "gemini-2.5-flash";
+
+    /// Feeds `events` (SSE data texts) then the end of the stream; stops at the first error.
+    fn run(events: &[Value]) -> (Vec<Map<String, Value>>, Option<UpstreamError>) {
+        let mut tr = Translator::new(MODEL, 7);
+        let mut out = Vec::new();
+        for ev in events {
+            match tr.on_event("", &ev.to_string()) {
+                Ok(Step::Chunks(c) | Step::Done(c)) => out.extend(c),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+        match tr.on_end() {
+            Ok(c) => out.extend(c),
+            Err(e) => return (out, Some(e)),
+        }
+        (out, None)
+    }
+
+    fn deltas(chunks: &[Map<String, Value>]) -> Vec<Value> {
+        chunks
+            .iter()
+            .map(|c| c["choices"][0]["delta"].clone())
+            .collect()
+    }
+
+    fn text_event(text: &str) -> Value {
+        json!({"candidates":[{"content":{"role":"model","parts":[{"text":text}]},"index":0}],
+        "usageMetadata":{"promptTokenCount":4,"totalTokenCount":4},"modelVersion":"gemini-2.5-flash","responseId":"s1"})
+    }
+
+    // Proves a text stream becomes role, content, finish and (at the end) usage chunks.
+    #[test]
+    fn text_stream_translates() {
+        let last = json!({"candidates":[{"content":{"role":"model","parts":[{"text":"!"}]},"finishReason":"STOP","index":0}],
+        "usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":3,"thoughtsTokenCount":2,"totalTokenCount":9},
+        "modelVersion":"gemini-2.5-flash","responseId":"s1"});
+        let (chunks, err) = run(&[text_event("Hel"), text_event("lo"), last]);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(
+            deltas(&chunks[..4]),
+            vec![
+                json!({"role":"assistant","content":""}),
+                json!({"content":"Hel"}),
+                json!({"content":"lo"}),
+                json!({"content":"!"})
+            ]
+        );
+        assert_eq!(chunks[4]["choices"][0]["finish_reason"], "stop");
+        assert_eq!(chunks[5]["choices"], json!([]));
+        assert_eq!(
+            chunks[5]["usage"],
+            json!({"prompt_tokens":4,"completion_tokens":5,"total_tokens":9,
+            "prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":2}})
+        );
+        assert_eq!(chunks.len(), 6);
+        for c in &chunks {
+            assert_eq!(
+                (c["id"].as_str(), c["model"].as_str(), c["created"].as_u64()),
+                (Some("chatcmpl-s1"), Some("gemini-2.5-flash"), Some(7))
+            );
+            assert_eq!(c["object"], "chat.completion.chunk");
+        }
+    }
+
+    // Proves whole function calls become a tool start plus one arguments chunk each, indexed in
+    // order, thoughts are skipped, and the finish says tool_calls.
+    #[test]
+    fn function_call_stream_translates() {
+        let (chunks, err) = run(&[
+            json!({"candidates":[{"content":{"parts":[{"text":"hmm","thought":true}]}}],"responseId":"s2"}),
+            json!({"candidates":[{"content":{"parts":[
+            {"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"x"},
+            {"functionCall":{"id":"own","name":"now"}}]},"finishReason":"STOP"}],
+            "usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":6}}),
+        ]);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(
+            deltas(&chunks[1..5]),
+            vec![
+                json!({"tool_calls":[{"index":0,"id":"call_s2_0","type":"function","function":{"name":"get_weather","arguments":""}}]}),
+                json!({"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":\"Paris\"}"}}]}),
+                json!({"tool_calls":[{"index":1,"id":"own","type":"function","function":{"name":"now","arguments":""}}]}),
+                json!({"tool_calls":[{"index":1,"function":{"arguments":"{}"}}]}),
+            ]
+        );
+        assert_eq!(chunks[5]["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(chunks[6]["usage"]["completion_tokens"], 6);
+        assert_eq!(chunks[0]["model"], MODEL);
+        assert_eq!(chunks.len(), 7);
+    }
+
+    // Proves a stream that ends after content without a finishReason still finishes, and that
+    // no usage chunk is invented when Gemini sent none.
+    #[test]
+    fn end_without_finish_reason_finishes() {
+        let mut ev = text_event("partial");
+        ev.as_object_mut().unwrap().remove("usageMetadata");
+        let (chunks, err) = run(&[ev]);
+        assert!(err.is_none());
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[2]["choices"][0]["finish_reason"], "stop");
+    }
+
+    // Proves a stream with no events, or with no content and no finishReason, is a truncation error.
+    #[test]
+    fn empty_or_truncated_streams_are_errors() {
+        let usage_only = json!({"usageMetadata":{"promptTokenCount":3},"responseId":"r"});
+        for events in [vec![], vec![usage_only]] {
+            match run(&events) {
+                (_, Some(UpstreamError::Stream { kind, .. })) => assert_eq!(kind, "upstream_error"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    // Proves an error event ends the stream with the mapped error type and Gemini's message.
+    #[test]
+    fn error_event_is_terminal() {
+        let (chunks, err) = run(&[
+            text_event("Hi"),
+            json!({"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}),
+        ]);
+        assert_eq!(chunks.len(), 2);
+        match err {
+            Some(UpstreamError::Stream { kind, message }) => {
+                assert_eq!(
+                    (kind.as_str(), message.as_str()),
+                    ("rate_limit_error", "Resource has been exhausted")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let (_, err) = run(&[json!({"error":{"message":"boom"}})]);
+        assert!(matches!(err, Some(UpstreamError::Stream { kind, .. }) if kind == "api_error"));
+    }
+
+    // Proves a blocked prompt streams as role plus a content_filter finish.
+    #[test]
+    fn blocked_prompt_stream() {
+        let (chunks, err) = run(&[json!({"promptFeedback":{"blockReason":"SAFETY"},
+        "usageMetadata":{"promptTokenCount":8,"totalTokenCount":8}})]);
+        assert!(err.is_none());
+        assert_eq!(chunks[1]["choices"][0]["finish_reason"], "content_filter");
+        assert_eq!(chunks[2]["usage"]["prompt_tokens"], 8);
+    }
+
+    // Proves a failed function call with nothing sent is a stream error; after text it is a stop.
+    #[test]
+    fn failed_function_call_stream() {
+        let failed = json!({"candidates":[{"content":{"parts":[]},"finishReason":"MALFORMED_FUNCTION_CALL"}]});
+        let (_, err) = run(std::slice::from_ref(&failed));
+        assert!(
+            matches!(err, Some(UpstreamError::InvalidResponse(m)) if m.contains("MALFORMED_FUNCTION_CALL"))
+        );
+        let (chunks, err) = run(&[text_event("x"), failed]);
+        assert!(err.is_none());
+        assert_eq!(chunks[2]["choices"][0]["finish_reason"], "stop");
+    }
+
+    // Proves garbage data is an error, blank data is skipped, and a second finishReason is ignored.
+    #[test]
+    fn stream_garbage_and_repeats() {
+        let mut tr = Translator::new(MODEL, 1);
+        assert_eq!(tr.on_event("", "  ").unwrap(), Step::Chunks(vec![]));
+        assert!(matches!(
+            tr.on_event("", "not json"),
+            Err(UpstreamError::InvalidResponse(_))
+        ));
+        assert!(matches!(
+            tr.on_event("", "[1]"),
+            Err(UpstreamError::InvalidResponse(_))
+        ));
+        let stop =
+            json!({"candidates":[{"content":{"parts":[{"text":"a"}]},"finishReason":"STOP"}]})
+                .to_string();
+        let Ok(Step::Chunks(first)) = tr.on_event("", &stop) else {
+            panic!()
+        };
+        let Ok(Step::Chunks(second)) = tr.on_event("", &stop) else {
+            panic!()
+        };
+        assert_eq!((first.len(), second.len()), (3, 1));
+        assert!(tr.on_end().unwrap().is_empty());
     }
 }
