@@ -51,7 +51,13 @@ pub fn render(chat: &ChatRequest) -> Result<Value, UpstreamError> {
             json!({ "parts": [{ "text": system }] }),
         );
     }
-    out.insert("contents".into(), Value::Array(contents(&chat.turns)?));
+    let contents = contents(&chat.turns)?;
+    if contents.is_empty() {
+        return Err(bad_messages(
+            "no user or assistant message has content; Gemini needs at least one",
+        ));
+    }
+    out.insert("contents".into(), Value::Array(contents));
     if !chat.tools.is_empty() {
         let declarations: Vec<Value> = chat.tools.iter().map(declaration).collect();
         out.insert(

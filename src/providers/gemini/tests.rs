@@ -266,7 +266,8 @@ fn untranslatable_requests_are_refused_by_name() {
     );
 }
 
-// Proves images by URL, images in tool results and results for unknown calls are refused.
+// Proves images by URL, images in tool results, results for unknown calls and contentless
+// conversations are refused.
 #[test]
 fn untranslatable_messages_are_refused() {
     let url_image = json!({"messages":[{"role":"user","content":[
@@ -284,6 +285,7 @@ fn untranslatable_messages_are_refused() {
         orphan,
         bad_args,
         json!({"messages":[]}),
+        json!({"messages":[{"role":"user","content":""},{"role":"assistant","content":null}]}),
     ] {
         assert_eq!(rejected(req), "messages");
     }
