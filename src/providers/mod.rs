@@ -10,6 +10,7 @@ pub mod auth;
 pub mod azure;
 pub mod bedrock;
 mod client;
+pub mod gemini;
 mod http;
 pub mod openai;
 pub mod simulated;
