@@ -13,8 +13,8 @@ use super::auth::Auth;
 use super::http::{self, millis, retry_after};
 use super::stream::{self, ChunkStream};
 use super::{
-    Completion, UpstreamError, anthropic, azure, openai, parse_error_body, redact, simulated,
-    vertex,
+    Completion, UpstreamError, anthropic, azure, bedrock, gemini, openai, parse_error_body, redact,
+    simulated, vertex,
 };
 use crate::config::{ProviderKind, Simulate, Target};
 
@@ -172,13 +172,19 @@ impl Provider {
                         Format::Anthropic,
                     )
                 } else {
-                    Err(UpstreamError::Config("vertex gemini not wired yet".into()))
+                    wire(path, vertex::gemini_body(req)?, Format::Gemini)
                 }
             }
-            kind => Err(UpstreamError::Config(format!(
-                "provider kind `{}` is not wired yet",
-                kind.as_str()
-            ))),
+            ProviderKind::Gemini => wire(
+                gemini::path(model, stream),
+                gemini::to_gemini_request(req)?,
+                Format::Gemini,
+            ),
+            ProviderKind::Bedrock => wire(
+                bedrock::sigv4::converse_path(model, stream),
+                bedrock::to_converse_request(req, model)?,
+                Format::Converse,
+            ),
         }
     }
 
@@ -270,10 +276,14 @@ impl Provider {
         Ok(match w.format {
             Format::OpenAi => stream::openai_chunks(resp, idle),
             Format::Anthropic => anthropic_stream::chunks(resp, idle, now_secs()),
-            Format::Gemini | Format::Converse => {
-                return Err(UpstreamError::Config(
-                    "bedrock streams are not wired yet".into(),
-                ));
+            Format::Gemini => gemini::stream::chunks(resp, idle, &w.model, now_secs()),
+            Format::Converse => {
+                let tr = bedrock::stream::Translator::with_request_id(
+                    &w.model,
+                    now_secs(),
+                    aws_request_id(resp.headers()),
+                );
+                bedrock::eventstream::chunks(resp, idle, tr)
             }
         })
     }
@@ -402,17 +412,20 @@ fn read_answer(
     match w.format {
         Format::OpenAi => openai::parse_response(status, headers, bytes),
         Format::Anthropic => anthropic::from_messages_response(bytes, now_secs()),
-        Format::Gemini | Format::Converse => Err(UpstreamError::Config(
-            "bedrock answers are not wired yet".into(),
-        )),
+        Format::Gemini => gemini::from_gemini_response(bytes, &w.model, now_secs()),
+        Format::Converse => {
+            bedrock::from_converse_response(bytes, &w.model, now_secs(), aws_request_id(headers))
+        }
     }
 }
 
 /// A non-2xx answer as an error, read by its format.
 fn error_of(w: &Wire, status: u16, headers: &HeaderMap, bytes: &[u8]) -> UpstreamError {
     match w.format {
-        Format::OpenAi | Format::Converse | Format::Gemini => status_error(status, headers, bytes),
+        Format::OpenAi => status_error(status, headers, bytes),
         Format::Anthropic => anthropic::error_from_response(status, bytes, retry_after(headers)),
+        Format::Gemini => gemini::error_from_response(status, headers, bytes),
+        Format::Converse => bedrock::error_from_response(status, headers, bytes),
     }
 }
 
@@ -426,6 +439,11 @@ fn status_error(status: u16, headers: &HeaderMap, bytes: &[u8]) -> UpstreamError
         message,
         retry_after: retry_after(headers),
     }
+}
+
+/// AWS's request id, which names a Bedrock answer (Converse sends no id of its own).
+fn aws_request_id(h: &HeaderMap) -> Option<&str> {
+    h.get("x-amzn-requestid").and_then(|v| v.to_str().ok())
 }
 
 fn now_secs() -> u64 {

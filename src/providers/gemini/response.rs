@@ -5,7 +5,7 @@
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use crate::providers::client::retry_after;
+use crate::providers::http::retry_after;
 use crate::providers::translate::answer::{Answer, ToolCall, Usage, arguments_text};
 use crate::providers::translate::str_at;
 use crate::providers::{Completion, UpstreamError, parse_error_body};
