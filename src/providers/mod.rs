@@ -19,7 +19,7 @@ pub mod translate;
 pub mod vertex;
 
 pub use auth::Secret;
-pub use client::{Format, Prepared, Provider, Wire, http_client};
+pub use client::{Format, Native, Prepared, Provider, Wire, http_client};
 pub use stream::{ChunkStream, EventTranslator, Step, StreamSummary, collect, is_usage_chunk};
 
 use serde_json::{Map, Value};
