@@ -7,6 +7,7 @@
 
 pub mod answer;
 pub mod fields;
+mod options;
 pub mod request;
 
 pub use answer::{Answer, ChunkBuilder, ToolCall, Usage};
