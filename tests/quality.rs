@@ -155,7 +155,10 @@ async fn json_validity_is_recorded_for_json_mode() {
     let shadow = fake_upstream(|c| anthropic_ok(&model_of(c), "Sure! {\"ok\": true}", 5, 6)).await;
     let mut kt = Kt::start_mirror(&primary, &shadow);
     let mut body = chat("gpt-4o-mini", "json please");
-    body["response_format"] = json!({"type": "json_object"});
+    // A JSON schema (not json_object, which Anthropic has no equivalent for and the shadow
+    // would record as untranslatable).
+    body["response_format"] =
+        json!({"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}}});
     assert_eq!(post(&kt, &body).await.status, 200);
     assert_eq!(post(&kt, &chat("gpt-4o-mini", "plain")).await.status, 200);
     kt.stop();

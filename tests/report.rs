@@ -801,7 +801,8 @@ async fn gateway_traffic_feeds_the_report() {
     assert_eq!(g["latency"]["primary"]["count"], 3);
 }
 
-// The README's pricing table lists exactly the built-in prices, with their as-of date.
+// The README's pricing tables list exactly the built-in prices, in order, with each
+// platform's as-of date.
 #[test]
 fn readme_lists_the_builtin_prices() {
     let readme = include_str!("../README.md");
@@ -810,7 +811,10 @@ fn readme_lists_the_builtin_prices() {
         .nth(1)
         .and_then(|s| s.split("### Formats").next())
         .unwrap();
-    assert!(section.contains(&format!("**as of {}**", kt::report::pricing::AS_OF)));
+    for g in kt::report::pricing::GROUPS {
+        let heading = format!("**{}**, as of {}", g.platform, g.as_of);
+        assert!(section.contains(&heading), "missing `{heading}`");
+    }
     let listed: Vec<(String, f64, f64)> = section
         .lines()
         .filter(|l| l.starts_with("| `"))
@@ -824,8 +828,7 @@ fn readme_lists_the_builtin_prices() {
             )
         })
         .collect();
-    let builtin: Vec<(String, f64, f64)> = kt::report::pricing::DEFAULTS
-        .iter()
+    let builtin: Vec<(String, f64, f64)> = kt::report::pricing::defaults()
         .map(|&(m, i, o)| (m.to_owned(), i, o))
         .collect();
     assert_eq!(listed, builtin);

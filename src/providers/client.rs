@@ -13,8 +13,8 @@ use super::auth::Auth;
 use super::http::{self, millis, retry_after};
 use super::stream::{self, ChunkStream};
 use super::{
-    Completion, UpstreamError, anthropic, azure, openai, parse_error_body, redact, simulated,
-    vertex,
+    Completion, UpstreamError, anthropic, azure, bedrock, gemini, openai, parse_error_body, redact,
+    simulated, vertex,
 };
 use crate::config::{ProviderKind, Simulate, Target};
 
@@ -41,6 +41,18 @@ pub enum Format {
     Gemini,
     /// Bedrock Converse.
     Converse,
+    /// OpenAI's Responses API (a `/v1/responses` caller's body, passed through).
+    Responses,
+}
+
+/// A caller's request in a dialect some targets speak natively (OpenAI's Responses API):
+/// its own body, sent as is to a target that speaks it, and the fields its Chat Completions
+/// translation could not carry, which make any other target refuse it.
+#[derive(Debug, Clone)]
+pub struct Native {
+    pub body: Map<String, Value>,
+    /// `(field, why)` for each field the translation could not carry.
+    pub unexpressible: Vec<(String, String)>,
 }
 
 /// One HTTP request: where it goes, its JSON body, and how to read the answer.
@@ -117,7 +129,18 @@ impl Provider {
         model: &str,
         limit: Option<Duration>,
     ) -> Result<Completion, UpstreamError> {
-        let prepared = self.prepare(req, model)?;
+        self.chat_for(req, None, model, limit).await
+    }
+
+    /// [`Provider::chat`] for a caller with a native form (see [`Provider::prepare_for`]).
+    pub async fn chat_for(
+        &self,
+        req: &Map<String, Value>,
+        native: Option<&Native>,
+        model: &str,
+        limit: Option<Duration>,
+    ) -> Result<Completion, UpstreamError> {
+        let prepared = self.prepare_for(req, native, model)?;
         self.send(prepared, limit).await
     }
 
@@ -172,14 +195,65 @@ impl Provider {
                         Format::Anthropic,
                     )
                 } else {
-                    Err(UpstreamError::Config("vertex gemini not wired yet".into()))
+                    wire(path, vertex::gemini_body(req)?, Format::Gemini)
                 }
             }
-            kind => Err(UpstreamError::Config(format!(
-                "provider kind `{}` is not wired yet",
-                kind.as_str()
-            ))),
+            ProviderKind::Gemini => wire(
+                gemini::path(model, stream),
+                gemini::to_gemini_request(req)?,
+                Format::Gemini,
+            ),
+            ProviderKind::Bedrock => wire(
+                bedrock::sigv4::converse_path(model, stream),
+                bedrock::to_converse_request(req, model)?,
+                Format::Converse,
+            ),
         }
+    }
+
+    /// Like [`Provider::prepare`] for a caller whose dialect has a native form: a target that
+    /// speaks it gets the caller's own body (with the route's model); any other gets the
+    /// Chat Completions translation, or refuses the request naming the first field the
+    /// translation could not carry.
+    pub fn prepare_for<'a>(
+        &self,
+        req: &'a Map<String, Value>,
+        native: Option<&Native>,
+        model: &str,
+    ) -> Result<Prepared<'a>, UpstreamError> {
+        let Some(native) = native else {
+            return self.prepare(req, model);
+        };
+        let t = &self.target;
+        let (path, body_model) = match self.kind {
+            ProviderKind::OpenAi => (openai::responses_path(&self.base_url).to_string(), model),
+            ProviderKind::AzureOpenAi => (
+                azure::responses_path(t.api_version.as_deref()),
+                azure::body_model(&t.deployments, model),
+            ),
+            kind => {
+                if let Some((field, why)) = native.unexpressible.first() {
+                    return Err(UpstreamError::Untranslatable {
+                        message: format!(
+                            "`{field}` cannot be sent to `{}` ({}): {why}",
+                            self.id,
+                            kind.as_str()
+                        ),
+                        param: Some(field.clone()),
+                    });
+                }
+                return self.prepare(req, model);
+            }
+        };
+        let mut body = native.body.clone();
+        body.insert("model".into(), Value::String(body_model.to_string()));
+        Ok(Prepared::Http(Wire {
+            path,
+            body: Value::Object(body),
+            format: Format::Responses,
+            model: model.to_string(),
+            stream: req.get("stream").and_then(Value::as_bool) == Some(true),
+        }))
     }
 
     /// Sends a prepared request (see [`Provider::prepare`]).
@@ -272,11 +346,16 @@ impl Provider {
                 azure::without_annotations(stream::openai_chunks(resp, idle))
             }
             Format::OpenAi => stream::openai_chunks(resp, idle),
+            Format::Responses => openai::responses::events(resp, idle),
             Format::Anthropic => anthropic_stream::chunks(resp, idle, now_secs()),
-            Format::Gemini | Format::Converse => {
-                return Err(UpstreamError::Config(
-                    "bedrock streams are not wired yet".into(),
-                ));
+            Format::Gemini => gemini::stream::chunks(resp, idle, &w.model, now_secs()),
+            Format::Converse => {
+                let tr = bedrock::stream::Translator::with_request_id(
+                    &w.model,
+                    now_secs(),
+                    aws_request_id(resp.headers()),
+                );
+                bedrock::eventstream::chunks(resp, idle, tr)
             }
         })
     }
@@ -404,18 +483,22 @@ fn read_answer(
     }
     match w.format {
         Format::OpenAi => openai::parse_response(status, headers, bytes),
+        Format::Responses => openai::responses::from_response_body(bytes),
         Format::Anthropic => anthropic::from_messages_response(bytes, now_secs()),
-        Format::Gemini | Format::Converse => Err(UpstreamError::Config(
-            "bedrock answers are not wired yet".into(),
-        )),
+        Format::Gemini => gemini::from_gemini_response(bytes, &w.model, now_secs()),
+        Format::Converse => {
+            bedrock::from_converse_response(bytes, &w.model, now_secs(), aws_request_id(headers))
+        }
     }
 }
 
 /// A non-2xx answer as an error, read by its format.
 fn error_of(w: &Wire, status: u16, headers: &HeaderMap, bytes: &[u8]) -> UpstreamError {
     match w.format {
-        Format::OpenAi | Format::Converse | Format::Gemini => status_error(status, headers, bytes),
+        Format::OpenAi | Format::Responses => status_error(status, headers, bytes),
         Format::Anthropic => anthropic::error_from_response(status, bytes, retry_after(headers)),
+        Format::Gemini => gemini::error_from_response(status, headers, bytes),
+        Format::Converse => bedrock::error_from_response(status, headers, bytes),
     }
 }
 
@@ -429,6 +512,11 @@ fn status_error(status: u16, headers: &HeaderMap, bytes: &[u8]) -> UpstreamError
         message,
         retry_after: retry_after(headers),
     }
+}
+
+/// AWS's request id, which names a Bedrock answer (Converse sends no id of its own).
+fn aws_request_id(h: &HeaderMap) -> Option<&str> {
+    h.get("x-amzn-requestid").and_then(|v| v.to_str().ok())
 }
 
 fn now_secs() -> u64 {

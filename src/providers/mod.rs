@@ -10,6 +10,7 @@ pub mod auth;
 pub mod azure;
 pub mod bedrock;
 mod client;
+pub mod gemini;
 mod http;
 pub mod openai;
 pub mod simulated;
@@ -18,7 +19,7 @@ pub mod translate;
 pub mod vertex;
 
 pub use auth::Secret;
-pub use client::{Format, Prepared, Provider, Wire, http_client};
+pub use client::{Format, Native, Prepared, Provider, Wire, http_client};
 pub use stream::{ChunkStream, EventTranslator, Step, StreamSummary, collect, is_usage_chunk};
 
 use serde_json::{Map, Value};

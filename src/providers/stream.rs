@@ -37,6 +37,10 @@ impl StreamSummary {
     /// Folds one chunk into the summary; `started` is when the upstream request was sent.
     pub fn observe(&mut self, chunk: &Map<String, Value>, started: Instant) {
         self.chunks += 1;
+        if super::openai::responses::is_event(chunk) {
+            self.observe_event(chunk, started);
+            return;
+        }
         if let Some(choice) = chunk
             .get("choices")
             .and_then(Value::as_array)
@@ -92,6 +96,42 @@ impl StreamSummary {
                 .get("completion_tokens")
                 .and_then(token_count)
                 .or(self.output_tokens);
+        }
+    }
+
+    /// Folds one native Responses event: text deltas as they come; calls, usage and the
+    /// finish reason from the terminal event's `response`.
+    fn observe_event(&mut self, event: &Map<String, Value>, started: Instant) {
+        match event.get("type").and_then(Value::as_str).unwrap_or("") {
+            "response.output_text.delta" => {
+                let delta = event.get("delta").and_then(Value::as_str).unwrap_or("");
+                if !delta.is_empty() && self.ttft_ms.is_none() {
+                    self.ttft_ms = Some(elapsed_ms(started));
+                }
+                self.text.push_str(delta);
+            }
+            "response.function_call_arguments.delta" | "response.output_item.added" => {
+                let is_call = event
+                    .get("item")
+                    .and_then(|i| i.get("type"))
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "function_call");
+                if is_call && self.ttft_ms.is_none() {
+                    self.ttft_ms = Some(elapsed_ms(started));
+                }
+            }
+            "response.completed" | "response.incomplete" | "response.failed" => {
+                let facts =
+                    super::openai::responses::facts(event.get("response").unwrap_or(&Value::Null));
+                if self.text.is_empty() {
+                    self.text = facts.text;
+                }
+                self.tools = facts.calls;
+                self.input_tokens = facts.input_tokens.or(self.input_tokens);
+                self.output_tokens = facts.output_tokens.or(self.output_tokens);
+                self.finish_reason = facts.finish_reason.or(self.finish_reason.take());
+            }
+            _ => {}
         }
     }
 

@@ -173,7 +173,8 @@ pub struct Method {
 /// The prices behind the cost figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pricing {
-    /// Date of the built-in prices.
+    /// The oldest date among the built-in prices' platforms ([`pricing::AS_OF`]; each
+    /// platform's own date is in [`pricing::GROUPS`]).
     pub as_of: &'static str,
     /// Each model of the window: its price, table entry and source, or `null`.
     pub models: BTreeMap<String, Option<pricing::Resolved>>,

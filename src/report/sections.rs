@@ -70,7 +70,8 @@ pub fn layout(r: &MirrorReport) -> Vec<Block> {
     }
     out.push(Block::Text(format!(
         "Method: 95% intervals are percentile bootstraps over pairs ({} resamples, fixed seed; above 5,000 pairs m-out-of-n with m = 5,000, rescaled by sqrt(m/n)); failure rates use the Wilson score interval; percentiles take the value at position floor(p × (n − 1)) of the sorted values (SQLite percentile_disc). Paired figures cover compared pairs (both sides succeeded). Prices: built-in list prices as of {}, overridable with `pricing:` in --policy-config.",
-        r.method.resamples, r.pricing.as_of
+        r.method.resamples,
+        super::pricing::dates()
     )));
     out
 }

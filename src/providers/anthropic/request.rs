@@ -5,7 +5,8 @@ use serde_json::{Map, Value, json};
 
 use crate::providers::UpstreamError;
 use crate::providers::translate::{
-    ChatRequest, Image, Object, Part, ResponseFormat, Role, Tool, ToolChoice, Turn, untranslatable,
+    ChatRequest, Image, Object, Part, ResponseFormat, Role, Tool, ToolChoice, Turn, json_number,
+    untranslatable,
 };
 
 /// OpenAI Chat Completions request body → Anthropic Messages request body.
@@ -53,11 +54,11 @@ pub fn render(
         // Anthropic's range is 0–1, OpenAI's 0–2: clamp rather than scale (§3), so 0.2 stays 0.2.
         out.insert(
             "temperature".into(),
-            if t > 1.0 { json!(1.0) } else { number(t) },
+            if t > 1.0 { json!(1.0) } else { json_number(t) },
         );
     }
     if let Some(p) = chat.top_p {
-        out.insert("top_p".into(), number(p));
+        out.insert("top_p".into(), json_number(p));
     }
     if !chat.tools.is_empty() {
         out.insert(
@@ -90,15 +91,6 @@ pub fn render(
         }
     }
     Ok(Value::Object(out))
-}
-
-/// A float as JSON, keeping integers integral (`1` stays `1`, as the caller wrote it).
-fn number(f: f64) -> Value {
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        #[allow(clippy::cast_possible_truncation)]
-        return json!(f as i64);
-    }
-    json!(f)
 }
 
 /// Renders a turn, keeping a lone text a plain string (§3: "content string unchanged").

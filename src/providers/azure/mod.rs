@@ -35,6 +35,16 @@ pub fn chat_path(
     }
 }
 
+/// The Responses API path: `/openai/v1/responses` for the v1 API, else
+/// `/openai/responses?api-version=…` (Azure routes Responses by the deployment named in the
+/// body's `model`, not by the path).
+pub fn responses_path(api_version: Option<&str>) -> String {
+    match api_version.filter(|v| *v != "v1") {
+        Some(version) => format!("/openai/responses?api-version={}", query(version)),
+        None => "/openai/v1/responses".to_string(),
+    }
+}
+
 /// The model name to send in the body: the v1 API routes by it, so a configured
 /// deployment name replaces the model there too (Azure's v1 `model` is the deployment).
 pub fn body_model<'a>(deployments: &'a BTreeMap<String, String>, model: &'a str) -> &'a str {
@@ -183,6 +193,11 @@ mod tests {
             "/openai/v1/chat/completions"
         );
         assert_eq!(body_model(&d, "gpt-4o-mini"), "prod-4o-mini");
+        assert_eq!(responses_path(None), "/openai/v1/responses");
+        assert_eq!(
+            responses_path(Some("2025-04-01-preview")),
+            "/openai/responses?api-version=2025-04-01-preview"
+        );
         assert_eq!(body_model(&d, "gpt-4o"), "gpt-4o");
     }
 }

@@ -1,6 +1,8 @@
 //! OpenAI Chat Completions: the request passes through with only the model set, and the
 //! answer is read as-is (kt's own wire format is this one).
 
+pub mod responses;
+
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
@@ -34,6 +36,15 @@ pub fn chat_path(base_url: &str) -> &'static str {
         "/chat/completions"
     } else {
         "/v1/chat/completions"
+    }
+}
+
+/// The Responses API path for a base URL (the same joining rule as [`chat_path`]).
+pub fn responses_path(base_url: &str) -> &'static str {
+    if chat_path(base_url) == "/chat/completions" {
+        "/responses"
+    } else {
+        "/v1/responses"
     }
 }
 

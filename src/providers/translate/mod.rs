@@ -7,6 +7,7 @@
 
 pub mod answer;
 pub mod fields;
+mod options;
 pub mod request;
 
 pub use answer::{Answer, ChunkBuilder, ToolCall, Usage};
@@ -56,6 +57,16 @@ pub fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
+/// A float request value as JSON, keeping integral values integral (`1` stays `1`, as the
+/// caller most likely wrote it), so a translated body repeats the caller's numbers exactly.
+pub fn json_number(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        #[allow(clippy::cast_possible_truncation)]
+        return Value::from(f as i64);
+    }
+    Value::from(f)
+}
+
 /// A request the target cannot express, naming the OpenAI request parameter at fault: a 400
 /// for the primary, an `untranslatable` record for a shadow.
 pub fn untranslatable(param: &str, message: impl Into<String>) -> UpstreamError {
@@ -68,4 +79,18 @@ pub fn untranslatable(param: &str, message: impl Into<String>) -> UpstreamError 
 /// A malformed or untranslatable `messages` array.
 pub fn bad_messages(message: impl Into<String>) -> UpstreamError {
     untranslatable("messages", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves integral floats render as integers and fractional ones stay floats.
+    #[test]
+    fn json_number_keeps_the_callers_form() {
+        assert_eq!(json_number(1.0), serde_json::json!(1));
+        assert_eq!(json_number(-2.0), serde_json::json!(-2));
+        assert_eq!(json_number(0.2), serde_json::json!(0.2));
+        assert_eq!(json_number(1e300), serde_json::json!(1e300));
+    }
 }

@@ -8,8 +8,8 @@ pub mod oauth;
 use serde_json::{Map, Value, json};
 
 use super::UpstreamError;
-use super::anthropic;
 use super::translate::ChatRequest;
+use super::{anthropic, gemini};
 
 /// The `anthropic_version` Vertex AI's Claude endpoints take in the body.
 pub const CLAUDE_VERSION: &str = "vertex-2023-10-16";
@@ -28,4 +28,11 @@ pub fn claude_body(
         obj.insert("anthropic_version".into(), json!(CLAUDE_VERSION));
     }
     Ok(body)
+}
+
+/// A `generateContent` body for a Gemini model on Vertex (the same body as the Gemini API's;
+/// `seed` and the penalties translate there too).
+pub fn gemini_body(req: &Map<String, Value>) -> Result<Value, UpstreamError> {
+    let chat = ChatRequest::parse(req, "Gemini on Vertex AI", &gemini::NATIVE)?;
+    gemini::render(&chat)
 }
