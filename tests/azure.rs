@@ -721,3 +721,47 @@ async fn credentials_stay_out_of_logs_and_database() {
     assert!(evs.contains("rejected kt's credentials"), "{evs}");
     assert!(!secrets.iter().any(|k| evs.contains(k)), "{evs}");
 }
+
+// Proves an Anthropic-dialect caller (`POST /v1/messages`, streamed) of an Azure primary gets
+// Anthropic events built from Azure's real chunks: message_start carries Azure's completion
+// id and model (not the empty ones of the prompt-annotation chunk), the text arrives, and
+// the stream ends with message_stop (upstream 1 call).
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_caller_streams_from_azure() {
+    let up = fake_upstream(azure_reply).await;
+    let mut kt = Kt::start(&azure_config(&up.url(), &dated("2024-10-21")), &envs());
+    let a = send(
+        reqwest::Client::new()
+            .post(kt.url("/v1/messages"))
+            .header("anthropic-version", "2023-06-01")
+            .json(&json!({"model": MODEL, "max_tokens": 64, "stream": true,
+                          "messages": [{"role": "user", "content": "Stream please."}]})),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{a:#?}");
+    stop(&mut kt);
+    let body = a.body.as_str().unwrap();
+    let evs: Vec<(String, Value)> = body
+        .split("\n\n")
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            let (name, data) = f.split_once('\n').unwrap();
+            (
+                name.strip_prefix("event: ").unwrap().to_string(),
+                serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(evs[0].0, "message_start", "{body}");
+    assert_eq!(evs[0].1["message"]["id"], "chatcmpl-azstream", "{body}");
+    assert_eq!(evs[0].1["message"]["model"], "gpt-4o-mini-2024-07-18", "{body}");
+    let text: String = evs
+        .iter()
+        .filter_map(|(_, d)| d["delta"]["text"].as_str())
+        .collect();
+    assert_eq!(text, "Hello from Azure.");
+    assert_eq!(evs.last().unwrap().0, "message_stop", "{body}");
+    assert!(evs.iter().all(|(n, _)| n != "error"), "{body}");
+    assert_eq!(up.count(), 1);
+    assert_eq!(up.calls()[0].path, DEPLOYMENT_PATH);
+}

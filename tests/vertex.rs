@@ -431,3 +431,287 @@ async fn failing_token_server_leaks_nothing() {
     let stored = e.to_string();
     assert!(!stored.contains("PRIVATE KEY") && !stored.contains(key_line), "{e:#}");
 }
+
+const GEMINI: &str = "gemini-2.5-flash";
+const GENERATE: &str =
+    "/v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent";
+const STREAM_GENERATE: &str = "/v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:streamGenerateContent";
+
+/// A `GenerateContentResponse` with these parts, as Vertex sends it.
+fn gemini_response(parts: Value, finish: Option<&str>, usage: Option<(u64, u64, u64)>) -> Value {
+    let mut candidate = json!({"index": 0, "content": {"role": "model", "parts": parts}});
+    if let Some(f) = finish {
+        candidate["finishReason"] = json!(f);
+        candidate["safetyRatings"] = json!([{"category": "HARM_CATEGORY_HARASSMENT",
+                                             "probability": "NEGLIGIBLE"}]);
+    }
+    let mut v = json!({"candidates": [candidate], "modelVersion": "gemini-2.5-flash-001",
+                       "createTime": "2025-06-01T10:00:00.000000Z", "responseId": "vtx-resp-1"});
+    if let Some((prompt, out, thoughts)) = usage {
+        v["usageMetadata"] = json!({"promptTokenCount": prompt, "candidatesTokenCount": out,
+            "thoughtsTokenCount": thoughts, "totalTokenCount": prompt + out + thoughts,
+            "trafficType": "ON_DEMAND"});
+    }
+    v
+}
+
+/// The fake Vertex endpoint for Gemini: Google's 401 without the accepted bearer; a
+/// stream of SSE `data:` events for `:streamGenerateContent`, else one response; the last
+/// text picks a function call, or Google's 429.
+async fn fake_gemini(token: String) -> Upstream {
+    fake_upstream(move |call| {
+        if call.header("authorization") != Some(format!("Bearer {token}").as_str()) {
+            return Reply::json(
+                401,
+                json!({"error": {"code": 401, "status": "UNAUTHENTICATED",
+                                 "message": "Request had invalid authentication credentials."}}),
+            );
+        }
+        let text = call.body["contents"]
+            .as_array()
+            .and_then(|c| c.last())
+            .and_then(|c| c["parts"][0]["text"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        if call.path.ends_with(":streamGenerateContent") {
+            let events = [
+                gemini_response(json!([{"text": "Hello"}]), None, Some((9, 1, 0))),
+                gemini_response(json!([{"text": " from Gemini"}]), None, Some((9, 3, 0))),
+                gemini_response(
+                    json!([{"text": " on Vertex."}]),
+                    Some("STOP"),
+                    Some((9, 5, 4)),
+                ),
+            ];
+            let frames = events.iter().map(|e| sse_frame(None, e)).collect();
+            return Reply::sse(frames, Duration::from_millis(30));
+        }
+        match text.as_str() {
+            "weather in Paris?" => Reply::json(
+                200,
+                gemini_response(
+                    json!([{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+                            "thoughtSignature": "c2lnbmF0dXJl"}]),
+                    Some("STOP"),
+                    Some((30, 6, 0)),
+                ),
+            ),
+            "quota" => Reply::json(
+                429,
+                json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+                    "message": "Resource exhausted. Please try again later.",
+                    "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                 "retryDelay": "11s"}]}}),
+            ),
+            _ => Reply::json(
+                200,
+                gemini_response(
+                    json!([{"text": "Hello from Gemini on Vertex."}]),
+                    Some("STOP"),
+                    Some((11, 6, 2)),
+                ),
+            ),
+        }
+    })
+    .await
+}
+
+// Proves Gemini on Vertex as primary, plain: :generateContent with the service account's
+// token, a generateContent body (systemInstruction, contents/parts, generationConfig, no
+// `model`); the answer (candidates/parts, usageMetadata with thoughts) comes back as a
+// chat.completion; a functionCall part becomes tool_calls; Google's 429 keeps its meaning
+// and RetryInfo's delay as retry-after (Vertex 3 calls, token server 1).
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_on_vertex_plain() {
+    let (server, key_file, _dir) = service_account().await;
+    let up = fake_gemini(fake_token(1)).await;
+    let mut kt = start(&vertex_config(&up.url(), ""), &sa_envs(&key_file));
+    let a = post(
+        &kt,
+        &json!({"model": GEMINI, "max_tokens": 64, "temperature": 0.5, "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "Hello."}]}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{a:#?}");
+    let b = &a.body;
+    assert_eq!(b["object"], "chat.completion", "{b:#}");
+    assert_eq!(b["id"], "chatcmpl-vtx-resp-1");
+    assert_eq!(b["model"], "gemini-2.5-flash-001");
+    assert_eq!(b["choices"][0]["message"]["content"], "Hello from Gemini on Vertex.");
+    assert_eq!(b["choices"][0]["finish_reason"], "stop");
+    assert_eq!(b["usage"]["prompt_tokens"], 11);
+    assert_eq!(b["usage"]["completion_tokens"], 8, "candidates + thoughts: {b:#}");
+    assert_eq!(b["usage"]["completion_tokens_details"]["reasoning_tokens"], 2);
+    assert_eq!(b["provider"], "vertex");
+
+    let mut req = chat(GEMINI, "weather in Paris?");
+    req["tools"] = json!([{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
+    let tool = post(&kt, &req).await;
+    assert_eq!(tool.status, 200, "{tool:#?}");
+    let choice = &tool.body["choices"][0];
+    assert_eq!(choice["finish_reason"], "tool_calls", "{choice:#}");
+    let call = &choice["message"]["tool_calls"][0];
+    assert_eq!(call["function"]["name"], "get_weather");
+    assert_eq!(
+        serde_json::from_str::<Value>(call["function"]["arguments"].as_str().unwrap()).unwrap(),
+        json!({"city": "Paris"})
+    );
+
+    let limited = post(&kt, &chat(GEMINI, "quota")).await;
+    assert_eq!(limited.status, 429, "{limited:#?}");
+    assert_eq!(limited.body["error"]["type"], "rate_limit_error", "{limited:#?}");
+    assert_eq!(limited.retry_after.as_deref(), Some("11"), "from RetryInfo");
+    stop(&mut kt);
+
+    assert_eq!(server.calls(), 1, "one token for three calls");
+    let calls = up.calls();
+    assert_eq!(calls.len(), 3);
+    for c in &calls {
+        assert_eq!(c.path, GENERATE);
+        assert_eq!(c.query, "");
+        assert_eq!(c.header("x-goog-api-key"), None);
+        assert!(c.body.get("model").is_none(), "{}", c.body);
+    }
+    assert_eq!(
+        calls[0].body,
+        json!({"systemInstruction": {"parts": [{"text": "You are terse."}]},
+               "contents": [{"role": "user", "parts": [{"text": "Hello."}]}],
+               "generationConfig": {"maxOutputTokens": 64, "temperature": 0.5}})
+    );
+    assert_eq!(
+        calls[1].body["tools"][0]["functionDeclarations"][0]["name"],
+        "get_weather",
+        "{}",
+        calls[1].body
+    );
+
+    let evs = events(&kt.db, 10);
+    let e = event(&evs, &a.id);
+    assert_eq!(e["provider"], "vertex", "{e:#}");
+    assert_eq!(e["model"], GEMINI);
+    assert_eq!((&e["input_tokens"], &e["output_tokens"]), (&json!(11), &json!(8)));
+    assert_eq!(event(&evs, &tool.id)["finish_reason"], "tool_calls");
+    assert_eq!(event(&evs, &limited.id)["http_status"], 429);
+}
+
+// Proves Gemini on Vertex as primary, streamed: :streamGenerateContent?alt=sse with the
+// token; the SSE events (each a GenerateContentResponse, no [DONE]) become OpenAI chunks
+// ending in [DONE], the usage chunk from the last usageMetadata when asked; the event has
+// the tokens and a TTFT (Vertex 2 calls, read to the end).
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_on_vertex_streamed() {
+    let (server, key_file, _dir) = service_account().await;
+    let up = fake_gemini(fake_token(1)).await;
+    let mut kt = start(&vertex_config(&up.url(), ""), &sa_envs(&key_file));
+    let mut req = chat(GEMINI, "Stream please.");
+    req["stream"] = json!(true);
+    let (status, plain_id, plain) = stream_post(&kt, &req).await;
+    assert_eq!(status, 200, "{plain:?}");
+    req["stream_options"] = json!({"include_usage": true});
+    let (status, usage_id, with_usage) = stream_post(&kt, &req).await;
+    assert_eq!(status, 200, "{with_usage:?}");
+    stop(&mut kt);
+
+    for payloads in [&plain, &with_usage] {
+        assert_eq!(payloads.last().map(String::as_str), Some("[DONE]"), "{payloads:?}");
+        let chunks: Vec<Value> = payloads[..payloads.len() - 1]
+            .iter()
+            .map(|p| serde_json::from_str(p).unwrap())
+            .collect();
+        assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+            .collect();
+        assert_eq!(text, "Hello from Gemini on Vertex.");
+        for c in &chunks {
+            assert_eq!(c["object"], "chat.completion.chunk", "{c}");
+            assert_eq!(c["id"], "chatcmpl-vtx-resp-1", "{c}");
+        }
+        let finishes: Vec<&Value> = chunks
+            .iter()
+            .filter_map(|c| c["choices"][0]["finish_reason"].as_str().map(|_| c))
+            .collect();
+        assert_eq!(finishes.len(), 1, "{chunks:#?}");
+        assert_eq!(finishes[0]["choices"][0]["finish_reason"], "stop");
+    }
+    let last: Value = serde_json::from_str(&with_usage[with_usage.len() - 2]).unwrap();
+    assert_eq!(last["choices"], json!([]), "{with_usage:?}");
+    assert_eq!(last["usage"]["prompt_tokens"], 9);
+    assert_eq!(last["usage"]["completion_tokens"], 9, "5 + 4 thoughts");
+    assert!(
+        !plain.iter().any(|p| p.contains("\"usage\"")),
+        "no usage unasked: {plain:?}"
+    );
+
+    assert_eq!(server.calls(), 1);
+    let calls = up.calls();
+    assert_eq!(calls.len(), 2);
+    for c in &calls {
+        assert_eq!(c.path, STREAM_GENERATE);
+        assert_eq!(c.query, "alt=sse");
+        assert_eq!(
+            c.header("authorization"),
+            Some(format!("Bearer {}", fake_token(1)).as_str())
+        );
+        assert!(c.body.get("stream").is_none(), "{}", c.body);
+        assert!(c.body.get("stream_options").is_none(), "{}", c.body);
+    }
+    let log = up.stream_log();
+    assert_eq!((log.completed, log.dropped_early), (2, 0), "{log:?}");
+    let evs = events(&kt.db, 10);
+    for id in [&plain_id, &usage_id] {
+        let e = event(&evs, id);
+        assert_eq!(e["status"], "success", "{e:#}");
+        assert_eq!(e["stream"], true);
+        assert_eq!((&e["input_tokens"], &e["output_tokens"]), (&json!(9), &json!(9)));
+        assert_eq!(e["finish_reason"], "stop");
+        assert!(e["ttft_ms"].is_u64(), "{e:#}");
+    }
+}
+
+// Proves Gemini on Vertex as a streamed shadow of a streamed OpenAI primary: the shadow
+// streams too (:streamGenerateContent?alt=sse, shadow marker), and the pair is stored with
+// both TTFTs, the shadow's tokens and a content similarity (primary 1, Vertex 1).
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_on_vertex_as_streamed_shadow() {
+    let (server, key_file, _dir) = service_account().await;
+    let primary = fake_upstream(|c| {
+        Reply::sse(
+            openai_sse(c, &["Hello", " from OpenAI."], 10, 4),
+            Duration::from_millis(20),
+        )
+    })
+    .await;
+    let up = fake_gemini(fake_token(1)).await;
+    let cfg = format!(
+        "{CONFIG_HEAD}{}{}{}",
+        target_yaml("openai", "openai", &primary.url(), "OPENAI_API_KEY", ""),
+        vertex_target(&up.url(), ""),
+        mirror_yaml("openai", "vertex", "gpt-4o-mini", GEMINI)
+    );
+    let mut kt = start(&cfg, &sa_envs(&key_file));
+    let mut req = chat("gpt-4o-mini", "Stream please.");
+    req["stream"] = json!(true);
+    let (status, id, payloads) = stream_post(&kt, &req).await;
+    assert_eq!(status, 200, "{payloads:?}");
+    stop(&mut kt);
+
+    assert_eq!((primary.count(), up.count()), (1, 1), "primary, Vertex calls");
+    assert_eq!(server.calls(), 1);
+    let s = &up.calls()[0];
+    assert_eq!((s.path.as_str(), s.query.as_str()), (STREAM_GENERATE, "alt=sse"));
+    assert_eq!(s.header("x-kt-shadow"), Some("1"));
+    let evs = events(&kt.db, 10);
+    let e = event(&evs, &id);
+    let tm = &e["traffic_mirror"];
+    assert_eq!(tm["shadow"]["status"], "success", "{tm:#}");
+    assert_eq!(tm["shadow"]["model"], GEMINI);
+    assert_eq!(tm["shadow"]["input_tokens"], 9, "{tm:#}");
+    assert_eq!(tm["shadow"]["output_tokens"], 9, "{tm:#}");
+    assert!(tm["shadow"]["ttft_ms"].is_u64(), "{tm:#}");
+    assert!(tm["primary"]["ttft_ms"].is_u64(), "{tm:#}");
+    assert!(tm["comparison"]["content_similarity"].is_number(), "{tm:#}");
+}
