@@ -754,7 +754,10 @@ async fn anthropic_caller_streams_from_azure() {
         .collect();
     assert_eq!(evs[0].0, "message_start", "{body}");
     assert_eq!(evs[0].1["message"]["id"], "chatcmpl-azstream", "{body}");
-    assert_eq!(evs[0].1["message"]["model"], "gpt-4o-mini-2024-07-18", "{body}");
+    assert_eq!(
+        evs[0].1["message"]["model"], "gpt-4o-mini-2024-07-18",
+        "{body}"
+    );
     let text: String = evs
         .iter()
         .filter_map(|(_, d)| d["delta"]["text"].as_str())

@@ -53,8 +53,10 @@ async fn service_account() -> (TokenServer, PathBuf, tempfile::TempDir) {
 
 /// The gateway's environment with the key file as GOOGLE_APPLICATION_CREDENTIALS.
 fn sa_envs(path: &std::path::Path) -> Vec<(&'static str, String)> {
-    let mut e: Vec<(&'static str, String)> =
-        keys().into_iter().map(|(k, v)| (k, v.to_string())).collect();
+    let mut e: Vec<(&'static str, String)> = keys()
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
     e.push((
         "GOOGLE_APPLICATION_CREDENTIALS",
         path.to_string_lossy().into_owned(),
@@ -141,7 +143,11 @@ fn assert_claude_body(call: &Call) {
         "{}",
         call.body
     );
-    assert!(call.body.get("model").is_none(), "no model in the body: {}", call.body);
+    assert!(
+        call.body.get("model").is_none(),
+        "no model in the body: {}",
+        call.body
+    );
     assert!(call.body["max_tokens"].is_u64(), "{}", call.body);
     assert_eq!(call.header("anthropic-version"), None);
     assert_eq!(call.header("x-api-key"), None);
@@ -187,9 +193,16 @@ async fn claude_on_vertex_with_a_service_account() {
         .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
         .collect();
     assert_eq!(text, "Hello from Claude on Vertex.");
-    assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk"));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk")
+    );
     let usage = &chunks.last().unwrap()["usage"];
-    assert_eq!((&usage["prompt_tokens"], &usage["completion_tokens"]), (&json!(25), &json!(8)));
+    assert_eq!(
+        (&usage["prompt_tokens"], &usage["completion_tokens"]),
+        (&json!(25), &json!(8))
+    );
 
     let again = post(&kt, &chat(CLAUDE, "And again.")).await;
     assert_eq!(again.status, 200, "{again:#?}");
@@ -224,11 +237,17 @@ async fn claude_on_vertex_with_a_service_account() {
     assert_eq!(e["provider"], "vertex");
     assert_eq!(e["model"], CLAUDE);
     assert_eq!(e["status"], "success");
-    assert_eq!((&e["input_tokens"], &e["output_tokens"]), (&json!(21), &json!(7)));
+    assert_eq!(
+        (&e["input_tokens"], &e["output_tokens"]),
+        (&json!(21), &json!(7))
+    );
     let s = event(&evs, &stream_id);
     assert_eq!(s["status"], "success", "{s:#}");
     assert_eq!(s["stream"], true);
-    assert_eq!((&s["input_tokens"], &s["output_tokens"]), (&json!(25), &json!(8)));
+    assert_eq!(
+        (&s["input_tokens"], &s["output_tokens"]),
+        (&json!(25), &json!(8))
+    );
     assert!(s["ttft_ms"].is_u64(), "{s:#}");
 }
 
@@ -239,11 +258,16 @@ async fn access_token_from_secret_key_ref() {
     let accepted: Accepted = Arc::new(Mutex::new(Some(OPERATOR_TOKEN.to_string())));
     let up = fake_vertex(accepted).await;
     let extra = format!("      secret_key_ref:\n        env: {TOKEN_ENV}\n");
-    let mut envs: Vec<(&'static str, String)> =
-        keys().into_iter().map(|(k, v)| (k, v.to_string())).collect();
+    let mut envs: Vec<(&'static str, String)> = keys()
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
     envs.push((TOKEN_ENV, OPERATOR_TOKEN.to_string()));
     // A key file naming a token server that does not exist: the access token wins.
-    envs.push(("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/sa.json".into()));
+    envs.push((
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "/nonexistent/sa.json".into(),
+    ));
     let mut kt = start(&vertex_config(&up.url(), &extra), &envs);
     let a = post(&kt, &chat(CLAUDE, "Hello.")).await;
     assert_eq!(a.status, 200, "{a:#?}");
@@ -286,7 +310,10 @@ async fn vertex_errors_reach_the_caller() {
     assert_eq!(denied.status, 401, "{denied:#?}");
     let message = denied.body["error"]["message"].as_str().unwrap();
     assert!(message.contains(TEST_CLIENT_EMAIL), "{message}");
-    assert!(!denied.body.to_string().contains(&fake_token(1)), "{denied:#?}");
+    assert!(
+        !denied.body.to_string().contains(&fake_token(1)),
+        "{denied:#?}"
+    );
     let log = stop(&mut kt);
     assert!(!log.contains(&fake_token(1)), "{log}");
     assert_eq!(up.count(), 2, "Vertex calls");
@@ -348,7 +375,11 @@ async fn vertex_shadow_records_untranslatable_requests() {
     assert_eq!(lp.body["provider"], "openai");
     stop(&mut kt);
 
-    assert_eq!((primary.count(), up.count()), (2, 1), "primary, Vertex calls");
+    assert_eq!(
+        (primary.count(), up.count()),
+        (2, 1),
+        "primary, Vertex calls"
+    );
     assert_eq!(primary.calls()[1].body["logprobs"], true);
     let s = &up.calls()[0];
     assert_eq!(s.path, RAW_PREDICT);
@@ -363,11 +394,9 @@ async fn vertex_shadow_records_untranslatable_requests() {
     assert_eq!(tm["shadow"]["output_tokens"], 7);
     assert_eq!(tm["comparison"]["token_count_diff"], -1, "{tm:#}");
 
-    let db = rusqlite::Connection::open_with_flags(
-        &kt.db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
+    let db =
+        rusqlite::Connection::open_with_flags(&kt.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     let row = |id: &str| -> (String, Option<String>, Option<String>, Option<f64>) {
         db.query_row(
             "SELECT shadow_status, shadow_error_class, shadow_error_message, content_similarity
@@ -408,10 +437,16 @@ async fn failing_token_server_leaks_nothing() {
     let text = a.body.to_string();
     let message = a.body["error"]["message"].as_str().unwrap();
     assert!(message.contains(TEST_CLIENT_EMAIL), "{message}");
-    assert!(message.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{message}");
+    assert!(
+        message.contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        "{message}"
+    );
     let key_line = google::TEST_PRIVATE_KEY.lines().nth(1).unwrap();
     for secret in ["PRIVATE KEY", key_line, "ya29."] {
-        assert!(!text.contains(secret), "{secret} reached the caller: {text}");
+        assert!(
+            !text.contains(secret),
+            "{secret} reached the caller: {text}"
+        );
     }
     assert_eq!(up.count(), 0, "Vertex never called without a token");
 
@@ -429,12 +464,14 @@ async fn failing_token_server_leaks_nothing() {
     assert_eq!(e["http_status"], 403, "{e:#}");
     assert_eq!(e["status"], "error");
     let stored = e.to_string();
-    assert!(!stored.contains("PRIVATE KEY") && !stored.contains(key_line), "{e:#}");
+    assert!(
+        !stored.contains("PRIVATE KEY") && !stored.contains(key_line),
+        "{e:#}"
+    );
 }
 
 const GEMINI: &str = "gemini-2.5-flash";
-const GENERATE: &str =
-    "/v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent";
+const GENERATE: &str = "/v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent";
 const STREAM_GENERATE: &str = "/v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:streamGenerateContent";
 
 /// A `GenerateContentResponse` with these parts, as Vertex sends it.
@@ -538,11 +575,20 @@ async fn gemini_on_vertex_plain() {
     assert_eq!(b["object"], "chat.completion", "{b:#}");
     assert_eq!(b["id"], "chatcmpl-vtx-resp-1");
     assert_eq!(b["model"], "gemini-2.5-flash-001");
-    assert_eq!(b["choices"][0]["message"]["content"], "Hello from Gemini on Vertex.");
+    assert_eq!(
+        b["choices"][0]["message"]["content"],
+        "Hello from Gemini on Vertex."
+    );
     assert_eq!(b["choices"][0]["finish_reason"], "stop");
     assert_eq!(b["usage"]["prompt_tokens"], 11);
-    assert_eq!(b["usage"]["completion_tokens"], 8, "candidates + thoughts: {b:#}");
-    assert_eq!(b["usage"]["completion_tokens_details"]["reasoning_tokens"], 2);
+    assert_eq!(
+        b["usage"]["completion_tokens"], 8,
+        "candidates + thoughts: {b:#}"
+    );
+    assert_eq!(
+        b["usage"]["completion_tokens_details"]["reasoning_tokens"],
+        2
+    );
     assert_eq!(b["provider"], "vertex");
 
     let mut req = chat(GEMINI, "weather in Paris?");
@@ -561,7 +607,10 @@ async fn gemini_on_vertex_plain() {
 
     let limited = post(&kt, &chat(GEMINI, "quota")).await;
     assert_eq!(limited.status, 429, "{limited:#?}");
-    assert_eq!(limited.body["error"]["type"], "rate_limit_error", "{limited:#?}");
+    assert_eq!(
+        limited.body["error"]["type"], "rate_limit_error",
+        "{limited:#?}"
+    );
     assert_eq!(limited.retry_after.as_deref(), Some("11"), "from RetryInfo");
     stop(&mut kt);
 
@@ -581,8 +630,7 @@ async fn gemini_on_vertex_plain() {
                "generationConfig": {"maxOutputTokens": 64, "temperature": 0.5}})
     );
     assert_eq!(
-        calls[1].body["tools"][0]["functionDeclarations"][0]["name"],
-        "get_weather",
+        calls[1].body["tools"][0]["functionDeclarations"][0]["name"], "get_weather",
         "{}",
         calls[1].body
     );
@@ -591,7 +639,10 @@ async fn gemini_on_vertex_plain() {
     let e = event(&evs, &a.id);
     assert_eq!(e["provider"], "vertex", "{e:#}");
     assert_eq!(e["model"], GEMINI);
-    assert_eq!((&e["input_tokens"], &e["output_tokens"]), (&json!(11), &json!(8)));
+    assert_eq!(
+        (&e["input_tokens"], &e["output_tokens"]),
+        (&json!(11), &json!(8))
+    );
     assert_eq!(event(&evs, &tool.id)["finish_reason"], "tool_calls");
     assert_eq!(event(&evs, &limited.id)["http_status"], 429);
 }
@@ -615,7 +666,11 @@ async fn gemini_on_vertex_streamed() {
     stop(&mut kt);
 
     for payloads in [&plain, &with_usage] {
-        assert_eq!(payloads.last().map(String::as_str), Some("[DONE]"), "{payloads:?}");
+        assert_eq!(
+            payloads.last().map(String::as_str),
+            Some("[DONE]"),
+            "{payloads:?}"
+        );
         let chunks: Vec<Value> = payloads[..payloads.len() - 1]
             .iter()
             .map(|p| serde_json::from_str(p).unwrap())
@@ -666,7 +721,10 @@ async fn gemini_on_vertex_streamed() {
         let e = event(&evs, id);
         assert_eq!(e["status"], "success", "{e:#}");
         assert_eq!(e["stream"], true);
-        assert_eq!((&e["input_tokens"], &e["output_tokens"]), (&json!(9), &json!(9)));
+        assert_eq!(
+            (&e["input_tokens"], &e["output_tokens"]),
+            (&json!(9), &json!(9))
+        );
         assert_eq!(e["finish_reason"], "stop");
         assert!(e["ttft_ms"].is_u64(), "{e:#}");
     }
@@ -699,10 +757,17 @@ async fn gemini_on_vertex_as_streamed_shadow() {
     assert_eq!(status, 200, "{payloads:?}");
     stop(&mut kt);
 
-    assert_eq!((primary.count(), up.count()), (1, 1), "primary, Vertex calls");
+    assert_eq!(
+        (primary.count(), up.count()),
+        (1, 1),
+        "primary, Vertex calls"
+    );
     assert_eq!(server.calls(), 1);
     let s = &up.calls()[0];
-    assert_eq!((s.path.as_str(), s.query.as_str()), (STREAM_GENERATE, "alt=sse"));
+    assert_eq!(
+        (s.path.as_str(), s.query.as_str()),
+        (STREAM_GENERATE, "alt=sse")
+    );
     assert_eq!(s.header("x-kt-shadow"), Some("1"));
     let evs = events(&kt.db, 10);
     let e = event(&evs, &id);
