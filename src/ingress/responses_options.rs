@@ -35,6 +35,9 @@ pub(super) fn tools(value: &Value, cx: &mut Cx) -> Result<Vec<Value>, IngressErr
         for (key, value) in obj {
             let k = key.as_str();
             match (k, value) {
+                // An absent or null `strict` stays absent, although Responses then makes the
+                // schema strict: Chat's `strict: true` would instead refuse a schema not
+                // already in strict form, and an OpenAI target gets the original body anyway.
                 ("type" | "name", _) | (_, Value::Null) => {}
                 ("description", Value::String(_))
                 | ("parameters", Value::Object(_))

@@ -177,10 +177,10 @@ pub fn to_chat_request(body: &Object) -> Result<Translated, IngressError> {
     if !tools.is_empty() {
         out.insert("tools".into(), Value::Array(tools));
         // Chat Completions refuses a tool choice or parallelism setting without tools.
-        if let Some(choice) = present(body, "tool_choice") {
-            if let Some(mapped) = tool_choice(choice, &mut cx)? {
-                out.insert("tool_choice".into(), mapped);
-            }
+        if let Some(choice) = present(body, "tool_choice")
+            && let Some(mapped) = tool_choice(choice, &mut cx)?
+        {
+            out.insert("tool_choice".into(), mapped);
         }
         if let Some(p) = present(body, "parallel_tool_calls") {
             if !p.is_boolean() {
@@ -239,7 +239,10 @@ pub fn to_chat_request(body: &Object) -> Result<Translated, IngressError> {
         }
     }
     if cx.messages.is_empty() && cx.unexpressible.is_empty() {
-        return Err(IngressError::new("input", "Field required"));
+        return Err(IngressError::new(
+            "input",
+            "at least one input item (or `instructions`) is required",
+        ));
     }
     out.insert("messages".into(), Value::Array(cx.messages));
     Ok(Translated {
@@ -347,7 +350,7 @@ fn message(obj: &Object, at: &str, cx: &mut Cx) -> Result<(), IngressError> {
             Some("input_file") => cx.skip(pat, "files have no Chat Completions form kt translates"),
             Some(other) => cx.skip(
                 pat,
-                format!("`{other}` content in a {role} message has no Chat Completions form"),
+                format!("`{other}` content in a `{role}` message has no Chat Completions form"),
             ),
             None => return Err(IngressError::new(format!("{pat}.type"), "Field required")),
         }

@@ -466,7 +466,13 @@ impl Encoder {
 /// One SSE frame for an event: `event: {type}`, `data: {json}` and a blank line.
 pub fn sse_frame(event: &Value) -> String {
     let json = serde_json::to_string(event).unwrap_or_else(|_| "{}".into());
-    match event.get("type").and_then(Value::as_str) {
+    // A type with a line break (only a relayed native event could have one) would split
+    // the frame, so it is left to the data line.
+    match event
+        .get("type")
+        .and_then(Value::as_str)
+        .filter(|k| !k.contains(['\n', '\r']))
+    {
         Some(kind) => format!("event: {kind}\ndata: {json}\n\n"),
         None => format!("data: {json}\n\n"),
     }

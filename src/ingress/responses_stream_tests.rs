@@ -362,6 +362,7 @@ fn sse_frames() {
         "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":3}\n\n"
     );
     assert_eq!(sse_frame(&json!({"a": 1})), "data: {\"a\":1}\n\n");
+    assert!(sse_frame(&json!({"type": "x\ny"})).starts_with("data: "));
 }
 
 // Proves native events summarize: text deltas, tool-call starts and fragments, terminal
