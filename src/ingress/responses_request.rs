@@ -14,6 +14,7 @@ pub(super) type Object = Map<String, Value>;
 /// cannot carry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Translated {
+    /// The request as kt's internal Chat Completions body.
     pub chat: Map<String, Value>,
     /// Fields (top-level names, or e.g. `input[3]` for a reasoning item, `tools[1]` for a
     /// built-in tool) that have no Chat Completions equivalent, each with why: a non-OpenAI

@@ -112,7 +112,9 @@ pub fn is_response(body: &Object) -> bool {
 /// Why a Responses answer failed: its `error` (or a stream `error` event's fields).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Failure {
+    /// The error code (`server_error`, `rate_limit_exceeded`, …), when one was given.
     pub code: Option<String>,
+    /// The human-readable description.
     pub message: String,
 }
 
@@ -126,9 +128,13 @@ pub struct ResponseSummary {
     pub refusal: Option<String>,
     /// Each `function_call` item: (`call_id`, `name`, `arguments`).
     pub tool_calls: Vec<(String, String, String)>,
+    /// `usage.input_tokens` (`None` without usage, as in a failed response).
     pub input_tokens: Option<u64>,
+    /// `usage.output_tokens` (reasoning included, as Chat's `completion_tokens`).
     pub output_tokens: Option<u64>,
+    /// `usage.input_tokens_details.cached_tokens`.
     pub cached_tokens: Option<u64>,
+    /// `usage.output_tokens_details.reasoning_tokens`.
     pub reasoning_tokens: Option<u64>,
     /// The response's `status` (`completed`, `incomplete`, `failed`, …).
     pub status: String,
