@@ -238,7 +238,9 @@ async fn proxy(
         if !scan.redacted.is_empty()
             && let Some(n) = native.as_mut()
         {
-            state.filter.redact_responses_body(&mut Arc::make_mut(n).body);
+            state
+                .filter
+                .redact_responses_body(&mut Arc::make_mut(n).body);
         }
     }
     if !state.filter.is_empty() {

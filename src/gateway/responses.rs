@@ -42,11 +42,7 @@ pub async fn stored(
         .unwrap_or_default()
         .to_string();
     let started = std::time::Instant::now();
-    let Some(result) = state
-        .primary
-        .forward_responses(method.clone(), &rest)
-        .await
-    else {
+    let Some(result) = state.primary.forward_responses(method.clone(), &rest).await else {
         let err = ApiError {
             code: Some("not_found".into()),
             ..ApiError::new(
