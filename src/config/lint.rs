@@ -9,6 +9,8 @@ mod evaluators;
 mod gates;
 mod mirror;
 mod policies;
+#[cfg(test)]
+mod policies_tests;
 mod pricing;
 mod shadows;
 #[cfg(test)]
@@ -24,12 +26,14 @@ use super::node::{self, Entry, Node, SNode};
 use super::{Config, Finding, LintReport, LoadError, Pack, Severity};
 
 /// Top-level keys; both tutorial shapes use a subset.
-const ROOT_KEYS: [&str; 8] = [
+const ROOT_KEYS: [&str; 9] = [
     "version",
     "pack",
     "providers",
     "traffic_mirror",
     "policies",
+    // Step 8's `policy:` as printed, unindented: a sibling of `policies:`.
+    "policy",
     "pricing",
     "gates",
     "gateway",
@@ -111,10 +115,7 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
     let mirror = f
         .get("traffic_mirror")
         .and_then(|n| mirror::check(cx, n, &ids));
-    let policies = match f.get("policies") {
-        Some(n) => policies::check(cx, n),
-        None => Some(Vec::new()),
-    };
+    let policies = policies::check(cx, &f);
     // `pricing:` and `gates:` are read by `kt mirror report --policy-config`.
     let pricing = match f.get("pricing") {
         Some(n) => pricing::check(cx, n),
