@@ -136,7 +136,7 @@ async fn apply(live: &Live, source: &ReloadSource) -> Result<(), Refused> {
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()))
         {
-            Ok(seed) => next.guard.restore(&seed),
+            Ok(seed) => next.guard.restore(&seed, guard::Occasion::Reload),
             Err(e) => {
                 warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero")
             }

@@ -38,7 +38,8 @@ pub enum Reason {
     ErrorRate,
     /// A new UTC day began: the daily caps start from 0 again.
     NewDay,
-    /// The gateway restarted and the limit behind an earlier pause no longer holds.
+    /// The gateway restarted, or a config reload rebuilt the guard, and the limit behind an
+    /// earlier pause no longer holds.
     Config,
 }
 
@@ -550,7 +551,7 @@ fn pct(x: f64) -> String {
 
 #[path = "guard_restart.rs"]
 mod restart;
-pub use restart::{Seed, load_seed};
+pub use restart::{Occasion, Seed, load_seed};
 
 #[cfg(test)]
 #[path = "guard_tests.rs"]
