@@ -281,3 +281,23 @@ fn lint_reports_spend_guard_mistakes() {
         "{text}"
     );
 }
+
+// Regression: without a `spend_guard` block /healthz showed `usd_today` and `tokens_today`
+// as 0 while the shadow spent; they count always, and `usd_today` is rounded (three
+// $0.018 calls sum to 0.05399999999999999 in floating point, shown as 0.054).
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_counts_spend_without_a_guard_and_rounds_it() {
+    let primary = fake_upstream(|c| openai_ok(&model_of(c), "A primary answer.", 5, 5)).await;
+    let shadow = fake_upstream(|_| priced_shadow()).await;
+    let cfg = mirror_config(&primary.url(), "anthropic", &shadow.url(), "");
+    assert!(!cfg.contains("spend_guard"), "{cfg}");
+    let mut kt = Kt::start(&edit(&cfg, "  async: true\n", "  async: false\n"), &keys());
+    send_n(&kt, 3).await;
+    let h = healthz(&kt).await;
+    stop(&mut kt);
+    assert_eq!(shadow.count(), 3);
+    let g = &h["spend_guard"]["anthropic"];
+    assert_eq!(g["tokens_today"], 6000, "{h}");
+    assert_eq!(g["usd_today"].to_string(), "0.054", "{h}");
+    assert_eq!(g["state"], "running", "{h}");
+}

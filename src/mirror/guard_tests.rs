@@ -153,6 +153,20 @@ fn no_limits_never_pause() {
     assert!(guard(errors(0.0, 1)).admit_at("nobody", T0).0);
 }
 
+// Regression: without limits nothing was counted, so /healthz showed 0 spend; a guard
+// without limits counts today's spend, and `usd_today` is rounded to the micro-dollar.
+#[test]
+fn spend_is_counted_without_limits_and_rounded() {
+    let g = SpendGuard::new(None, PriceTable::new(&[]), ["s".to_owned()], None);
+    for _ in 0..3 {
+        g.record("s", MODEL, 1000, 1000, false);
+    }
+    let st = g.status();
+    assert_eq!(st["s"]["tokens_today"], 6000);
+    // 0.00075 three times is 0.0022500000000000003 in floating point.
+    assert_eq!(st["s"]["usd_today"].to_string(), "0.00225");
+}
+
 // Proves a restart loads today's spend (pausing when it is over a cap), carries on a
 // pause whose limit still holds, and closes one that no longer does with the resume it
 // would have had.
