@@ -152,3 +152,29 @@ fn every_subcommand_help_has_an_example() {
         );
     }
 }
+
+// Regression: a config file that cannot be read printed the OS error twice
+// ("... (os error 2): No such file or directory (os error 2)"); it prints once.
+#[test]
+fn unreadable_config_prints_the_os_error_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kt.db");
+    for args in [
+        ["mirror", "report", "--policy-config"],
+        ["gateway", "run", "--policy-config"],
+    ] {
+        let out = kt_cmd(&args)
+            .arg("/nonexistent.yaml")
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            "error: cannot read /nonexistent.yaml: No such file or directory (os error 2)",
+            "{args:?}"
+        );
+    }
+}

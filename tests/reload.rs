@@ -256,3 +256,50 @@ async fn reload_carries_or_reseeds_the_spend_guard() {
          max_tokens_per_day is now 1000000, above today's 33 tokens"
     );
 }
+
+// Regression: a reload of a file with a YAML syntax error logged the error inside the
+// "refused" line; it gets its own `FILE:LINE:COL: not valid YAML: ...` line, as
+// documented, and the refusal follows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn yaml_syntax_error_is_logged_on_its_own_line() {
+    let a = primary("from A", Duration::ZERO).await;
+    let s = shadow().await;
+    let mut kt = Kt::start(&config(&a, &s, "1.0"), &keys());
+    let path = config_path(&kt);
+    std::fs::write(&path, "providers:\n  targets: [\n    {id: a\n").unwrap();
+    kt.signal("HUP");
+    wait_for_log(&kt, "Config reload refused", 1);
+    stop(&mut kt);
+    let log = kt.log_text();
+    let prefix = format!("{}:", path.display());
+    let syntax = log
+        .lines()
+        .position(|l| l.contains(&prefix) && l.contains(": not valid YAML: "))
+        .unwrap_or_else(|| panic!("no `{prefix}L:C: not valid YAML:` line in:\n{log}"));
+    let location = log
+        .lines()
+        .nth(syntax)
+        .unwrap()
+        .split(&prefix)
+        .nth(1)
+        .unwrap();
+    let mut parts = location.splitn(3, ':');
+    for _ in 0..2 {
+        let n = parts.next().unwrap();
+        assert!(
+            !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()),
+            "{log}"
+        );
+    }
+    let refused = log
+        .lines()
+        .position(|l| l.contains("Config reload refused"))
+        .unwrap();
+    assert!(refused > syntax, "the refusal follows the error:\n{log}");
+    let refused = log.lines().nth(refused).unwrap();
+    assert!(
+        refused.ends_with("is not valid YAML (listed above)")
+            && !refused.contains(&format!("{prefix}3")),
+        "{refused}"
+    );
+}

@@ -18,11 +18,10 @@ pub use lint::lint_str;
 /// Reading or parsing failed before any rule could be checked (`kt policy lint` exits 2).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    // The OS error is part of this message and deliberately not a `source`: callers print
+    // the whole chain (`{:#}`), which would repeat it.
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("{path}:{line}:{column}: not valid YAML: {message}")]
     Syntax {
         path: String,
@@ -36,9 +35,9 @@ pub enum LoadError {
 /// when there are no errors (warnings allowed).
 pub fn load(path: &Path) -> Result<LintReport, LoadError> {
     let display = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
         path: display.clone(),
-        source,
+        error,
     })?;
     lint_str(&text, &display, &|name| std::env::var(name).ok())
 }
