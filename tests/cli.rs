@@ -178,3 +178,27 @@ fn unreadable_config_prints_the_os_error_once() {
         );
     }
 }
+
+// Regression: `kt mirror report --policy-config` refused a file holding only `gates:` and
+// `pricing:` (no `providers:`); the report reads both from it.
+#[test]
+fn report_reads_a_gates_and_pricing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("report.yaml");
+    std::fs::write(
+        &cfg,
+        "gates:\n  min_similarity: 0.5\npricing:\n  gpt-4o-mini:\n    input_per_mtok: 1\n    output_per_mtok: 2\n",
+    )
+    .unwrap();
+    let out = kt_cmd(&["mirror", "report", "--format", "json", "--policy-config"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(dir.path().join("kt.db"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["gates"][0]["name"], "min_similarity", "{report}");
+    assert_eq!(report["gates"][0]["threshold"], 0.5, "{report}");
+}

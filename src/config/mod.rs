@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use diagnostics::{Finding, LintReport, Severity, percent};
-pub use lint::lint_str;
+pub use lint::{ReportSettings, lint_report_str, lint_str};
 
 /// Reading or parsing failed before any rule could be checked (`kt policy lint` exits 2).
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +40,17 @@ pub fn load(path: &Path) -> Result<LintReport, LoadError> {
         error,
     })?;
     lint_str(&text, &display, &|name| std::env::var(name).ok())
+}
+
+/// Reads and lints a file for `kt mirror report --policy-config`, which needs only its
+/// `pricing:` and `gates:` (see [`lint_report_str`]).
+pub fn load_report(path: &Path) -> Result<(LintReport, Option<ReportSettings>), LoadError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
+        path: display.clone(),
+        error,
+    })?;
+    lint_report_str(&text, &display, &|name| std::env::var(name).ok())
 }
 
 /// A validated configuration.
