@@ -202,3 +202,23 @@ fn report_reads_a_gates_and_pricing_file() {
     assert_eq!(report["gates"][0]["name"], "min_similarity", "{report}");
     assert_eq!(report["gates"][0]["threshold"], 0.5, "{report}");
 }
+
+// Regression: `--max-cost` did not say it is a budget per run (a rerun after a cap stop
+// spends a new one); `kt mirror replay --help` says so.
+#[test]
+fn replay_help_says_max_cost_is_per_run() {
+    let help = run_ok(&["mirror", "replay", "--help"]);
+    let flag = help.split("--max-cost <USD>").nth(1).unwrap_or_default();
+    let flag: String = flag
+        .split("\n  -")
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flag.contains("this run's estimated spend")
+            && flag.contains("a rerun (also after a cap stop) starts from $0"),
+        "{help}"
+    );
+}

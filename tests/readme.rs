@@ -171,3 +171,19 @@ fn report_queries_needing_the_temp_copy_say_so() {
         }
     }
 }
+
+// Regression: the README used `evaluation_cost.calls` without defining it; it says calls
+// counts evaluations, not the judge's HTTP requests (twice as many with both_orders), and
+// that the replay's `--max-cost` is a budget per run.
+#[test]
+fn readme_defines_calls_and_the_replay_budget() {
+    let readme = include_str!("../README.md");
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "`calls` counts evaluations, not HTTP requests: with `judge.both_orders: true` each judge evaluation makes two requests",
+        "| `--max-cost USD` | none | Stop before this run's spend could pass USD (below). A budget per run",
+        "The cap counts only the current run",
+    ] {
+        assert!(flat.contains(needle), "README lacks {needle:?}");
+    }
+}
