@@ -203,23 +203,21 @@ fn mirror_pair(db: &Path, request_id: &str, shadow: &str) -> Value {
         .prepare("SELECT * FROM mirror_pairs WHERE request_id = ?1 AND shadow_target = ?2")
         .unwrap();
     let names: Vec<String> = st.column_names().map(str::to_string).collect();
-    let row = st
-        .query_row([request_id, shadow], |r| {
-            let mut obj = serde_json::Map::new();
-            for (i, n) in names.iter().enumerate() {
-                let v = match r.get_ref(i)? {
-                    rusqlite::types::ValueRef::Null => Value::Null,
-                    rusqlite::types::ValueRef::Integer(n) => json!(n),
-                    rusqlite::types::ValueRef::Real(f) => json!(f),
-                    rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-                    rusqlite::types::ValueRef::Blob(_) => json!("<blob>"),
-                };
-                obj.insert(n.clone(), v);
-            }
-            Ok(Value::Object(obj))
-        })
-        .unwrap_or_else(|e| panic!("no mirror_pairs row for {request_id}/{shadow}: {e}"));
-    row
+    st.query_row([request_id, shadow], |r| {
+        let mut obj = serde_json::Map::new();
+        for (i, n) in names.iter().enumerate() {
+            let v = match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(n) => json!(n),
+                rusqlite::types::ValueRef::Real(f) => json!(f),
+                rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                rusqlite::types::ValueRef::Blob(_) => json!("<blob>"),
+            };
+            obj.insert(n.clone(), v);
+        }
+        Ok(Value::Object(obj))
+    })
+    .unwrap_or_else(|e| panic!("no mirror_pairs row for {request_id}/{shadow}: {e}"))
 }
 
 // Proves a plain chat completion to a Bedrock primary is SigV4-signed (verified by the
@@ -257,6 +255,10 @@ async fn plain_primary_is_signed_translated_and_recorded() {
     assert!(
         auth.contains(&format!("/{REGION}/bedrock/aws4_request")),
         "{auth}"
+    );
+    assert!(
+        auth.contains("SignedHeaders=content-type;host;x-amz-date,"),
+        "content-type, host and x-amz-date signed (§2.3): {auth}"
     );
     assert_eq!(call.header("x-amz-security-token"), None);
     assert!(call.header("x-amz-date").is_some());
@@ -905,8 +907,53 @@ async fn bedrock_shadow_pairs_are_compared() {
         }
     }
     let report = mirror_report(&kt);
-    let text = report.to_string();
-    assert!(text.contains("bedrock"), "{report:#}");
+    assert_eq!(report["summary"]["total_mirrored"], 2, "{report:#}");
+    assert_eq!(report["summary"]["shadow_completed"], 2, "{report:#}");
+    let group = &report["groups"][0];
+    assert_eq!(
+        group["label"],
+        format!("gpt-4o-mini → bedrock/{CLAUDE}"),
+        "{report:#}"
+    );
+    assert_eq!(group["tokens"]["shadow"]["output_total"], 14, "{group:#}");
+    // The Bedrock model id resolves to a built-in price.
+    assert_eq!(group["cost"]["unpriced_models"], json!([]), "{group:#}");
+    assert!(group["cost"]["shadow_price"]["input_per_mtok"].is_number());
+}
+
+// Proves model ids that are not plain names reach the right path and still verify: an
+// inference-profile ARN (its `:` and `/` percent-encoded in one path segment) plain and
+// streamed, and a cross-region profile id (upstream 3 calls).
+#[tokio::test(flavor = "multi_thread")]
+async fn arn_and_profile_model_ids_are_encoded_and_signed() {
+    const ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0";
+    const PROFILE: &str = "us.anthropic.claude-sonnet-4-20250514-v1:0";
+    let (up, mut kt) = primary_setup().await;
+    let mut arn = user("Hello.");
+    arn["model"] = json!(ARN);
+    let mut profile = user("Hello.");
+    profile["model"] = json!(PROFILE);
+    let a = post(&kt, &arn).await;
+    let s = post(&kt, &streamed(arn.clone(), false)).await;
+    let p = post(&kt, &profile).await;
+    stop(&mut kt);
+    up.assert_none_refused();
+    for x in [&a, &s, &p] {
+        assert_eq!(x.status, 200, "{x:#?}");
+    }
+    assert_eq!(a.body["model"], ARN);
+    assert_eq!(content_of(&data_frames(&s.body)), TEXT);
+    let enc_arn = "arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-sonnet-4-20250514-v1%3A0";
+    let paths: Vec<String> = up.calls().into_iter().map(|c| c.path).collect();
+    assert_eq!(
+        paths,
+        [
+            format!("/model/{enc_arn}/converse"),
+            format!("/model/{enc_arn}/converse-stream"),
+            "/model/us.anthropic.claude-sonnet-4-20250514-v1%3A0/converse".to_string(),
+        ]
+    );
+    assert_eq!(model_id(&up.calls()[0]), ARN);
 }
 
 // Proves a request Bedrock cannot express is refused before any call when Bedrock is the
@@ -1080,8 +1127,8 @@ async fn credentials_stay_out_of_logs_and_database() {
 
 // Proves missing AWS credentials are a clear error, not a panic: the gateway starts, each
 // request (plain or streamed) gets a 500 naming AWS_ACCESS_KEY_ID (or the secret when only
-// it is missing) without calling Bedrock, and `kt policy lint` warns naming both variables
-// (exit 0).
+// it is missing) without calling Bedrock, and both the gateway's startup log and `kt policy
+// lint` (exit 0) warn naming both variables.
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_credentials_are_a_clear_error_and_a_lint_warning() {
     let up = fake_bedrock(Expect::sigv4(), bedrock_reply).await;
@@ -1099,6 +1146,10 @@ async fn missing_credentials_are_a_clear_error_and_a_lint_warning() {
         assert!(msg.contains("`bedrock`"), "names the target: {msg}");
     }
     assert!(!log.contains("panicked"), "{log}");
+    assert!(
+        log.contains("no credentials for bedrock target bedrock: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"),
+        "the gateway warns at startup:\n{log}"
+    );
     let evs = events(&kt.db, 5);
     assert_eq!(event(&evs, &plain.id)["error"]["class"], "missing_key");
 
