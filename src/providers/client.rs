@@ -426,13 +426,18 @@ impl Provider {
     fn scrub(&self, e: UpstreamError) -> UpstreamError {
         // For 401/403 the upstream's text is replaced entirely: providers echo a masked key
         // (prefix and last characters) that exact-match redaction would miss.
-        if let UpstreamError::Status {
-            status: status @ (401 | 403),
-            kind,
-            code,
-            retry_after,
-            ..
-        } = e
+        // Bedrock's AccessDeniedException is about model access ("You don't have access to
+        // the model…"), not the key, and AWS never echoes credentials: keep its text.
+        let model_access = matches!(&e, UpstreamError::Status { status: 403, code: Some(c), .. }
+            if c == "AccessDeniedException");
+        if !model_access
+            && let UpstreamError::Status {
+                status: status @ (401 | 403),
+                kind,
+                code,
+                retry_after,
+                ..
+            } = e
         {
             return UpstreamError::Status {
                 status,
