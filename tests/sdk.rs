@@ -1,12 +1,14 @@
 //! The official OpenAI and Anthropic Python SDKs (pinned in tests/sdk/requirements.txt,
 //! installed by tests/setup.sh) drive kt end to end: plain and streamed completions, tool
 //! calls (plain, streamed, and the tool-result round trip), a mid-stream error, and error
-//! statuses mapped to the SDK's exception classes — each SDK with an OpenAI primary and an
-//! Anthropic primary. The OpenAI SDK speaks `/v1/chat/completions`, the Anthropic SDK
-//! `/v1/messages` and `/v1/models`.
+//! statuses mapped to the SDK's exception classes — each SDK with an OpenAI primary, an
+//! Anthropic primary and a Bedrock primary (the fake Bedrock of tests/common/bedrock.rs,
+//! which verifies kt's SigV4 signatures). The OpenAI SDK speaks `/v1/chat/completions`, the
+//! Anthropic SDK `/v1/messages` and `/v1/models`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+use common::bedrock as br;
 use common::*;
 
 use std::path::PathBuf;
@@ -50,15 +52,17 @@ fn user_prompt(call: &Call) -> String {
     }
 }
 
-/// Whether the request carries a tool's result (an OpenAI `tool` message or an
-/// Anthropic `tool_result` block): the second leg of the tool round trip.
+/// Whether the request carries a tool's result (an OpenAI `tool` message, an Anthropic
+/// `tool_result` block or a Converse `toolResult` block): the second leg of the tool
+/// round trip.
 fn has_tool_result(call: &Call) -> bool {
     call.body["messages"].as_array().is_some_and(|msgs| {
         msgs.iter().any(|m| {
             m["role"] == "tool"
-                || m["content"]
-                    .as_array()
-                    .is_some_and(|b| b.iter().any(|b| b["type"] == "tool_result"))
+                || m["content"].as_array().is_some_and(|b| {
+                    b.iter()
+                        .any(|b| b["type"] == "tool_result" || b.get("toolResult").is_some())
+                })
         })
     })
 }
@@ -209,6 +213,88 @@ fn anthropic_primary(call: &Call) -> Reply {
     }
 }
 
+/// The same cases from a fake Bedrock primary: Converse answers, ConverseStream event
+/// streams (the plain text one in 64-byte pieces), an exception frame midway, AWS errors.
+fn bedrock_primary(call: &Call) -> Reply {
+    let gap = Duration::from_millis(5);
+    let streamed = br::is_stream(call);
+    if has_tool_result(call) {
+        return if streamed {
+            br::eventstream(br::text_events(&[TOOL_ANSWER], 40, 6), gap)
+        } else {
+            br::converse_text(TOOL_ANSWER, 40, 6)
+        };
+    }
+    match (user_prompt(call).as_str(), streamed) {
+        ("case:ok", false) => br::converse_text(&PIECES.concat(), 12, 5),
+        ("case:ok", true) => br::eventstream_pieces(br::text_events(PIECES, 12, 5), 64, gap),
+        ("case:tool", false) => br::converse_tool_use(
+            None,
+            BEDROCK_TOOL_ID,
+            "get_weather",
+            json!({"city": "Paris"}),
+            (30, 9),
+        ),
+        ("case:tool", true) => br::eventstream(
+            br::tool_events(
+                BEDROCK_TOOL_ID,
+                "get_weather",
+                &["{\"city\":", "\"Paris\"}"],
+                (30, 9),
+            ),
+            gap,
+        ),
+        ("case:midway", _) => {
+            let mut frames = br::text_deltas(&PIECES[..2]);
+            frames.push(br::exception(
+                "modelStreamErrorException",
+                "The model stream failed.",
+            ));
+            br::eventstream(frames, gap)
+        }
+        ("case:429", _) => br::aws_error(
+            429,
+            "ThrottlingException",
+            "Too many requests, please wait before trying again.",
+        ),
+        ("case:500", _) => br::aws_error(
+            500,
+            "InternalServerException",
+            "The server encountered an internal error.",
+        ),
+        _ => br::aws_error(400, "ValidationException", "bad request"),
+    }
+}
+
+const BEDROCK_TOOL_ID: &str = "tooluse_sdk0001";
+
+/// The tool round trip's second leg as the fake Bedrock received it: the assistant's
+/// `toolUse` turn, then the result as a `toolResult` block in a user turn.
+fn assert_bedrock_round_trip(up: &br::FakeBedrock) {
+    up.assert_none_refused();
+    let calls = up.calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.path.starts_with("/model/gpt-4o-mini/converse")),
+        "{calls:#?}"
+    );
+    let round_trip = calls.iter().find(|c| has_tool_result(c)).unwrap();
+    let msgs = &round_trip.body["messages"];
+    assert_eq!(
+        msgs[1],
+        json!({"role": "assistant", "content": [{"toolUse": {
+            "toolUseId": BEDROCK_TOOL_ID, "name": "get_weather", "input": {"city": "Paris"}}}]}),
+        "{msgs:#}"
+    );
+    assert_eq!(
+        msgs[2],
+        json!({"role": "user", "content": [{"toolResult": {
+            "toolUseId": BEDROCK_TOOL_ID, "content": [{"text": "18C"}]}}]}),
+        "{msgs:#}"
+    );
+}
+
 /// What every OpenAI SDK run must show, whichever primary answered.
 fn assert_sdk_accepts(seen: &Value) {
     assert_eq!(
@@ -287,6 +373,20 @@ async fn openai_sdk_against_anthropic_primary() {
     assert_sdk_accepts(&sdk_against(&cfg).await);
 }
 
+// Proves the OpenAI SDK accepts kt's translation of a Bedrock primary's Converse answers,
+// toolUse blocks and ConverseStream event streams (an exception frame midway included),
+// and that the tool round trip reaches Bedrock as toolUse / toolResult turns.
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_sdk_against_bedrock_primary() {
+    let up = br::fake_bedrock(br::Expect::sigv4(), bedrock_primary).await;
+    let cfg = format!(
+        "{CONFIG_HEAD}{}",
+        br::bedrock_target("bedrock", &up.url(), "")
+    );
+    assert_sdk_accepts(&sdk_against_with(&cfg, &br::aws_keys()).await);
+    assert_bedrock_round_trip(&up);
+}
+
 /// What every Anthropic SDK run must show, whichever primary answered.
 fn assert_anthropic_sdk_accepts(seen: &Value) {
     let text = PIECES.concat();
@@ -352,9 +452,16 @@ fn anthropic_sdk_config(primary: &str, shadow: &Upstream) -> String {
 
 /// Runs the Anthropic SDK script against `cfg`; returns what it saw and the events.
 async fn anthropic_sdk_against(cfg: &str) -> (Value, Vec<Value>) {
+    anthropic_sdk_against_with(cfg, &[]).await
+}
+
+/// [`anthropic_sdk_against`] with `extra` environment variables for the gateway (any AWS
+/// variable not among them is removed).
+async fn anthropic_sdk_against_with(cfg: &str, extra: &[(&str, &str)]) -> (Value, Vec<Value>) {
     let mut envs = keys();
     envs.push(("KT_GATEWAY_KEY", GATEWAY_KEY));
-    let mut kt = Kt::start(cfg, &envs);
+    envs.extend_from_slice(extra);
+    let mut kt = br::start_kt(cfg, &envs);
     let url = kt.url("");
     let seen = tokio::task::spawn_blocking(move || {
         run_script("tests/sdk/anthropic_client.py", &[&url, GATEWAY_KEY])
@@ -428,10 +535,34 @@ async fn anthropic_sdk_against_anthropic_primary() {
     );
 }
 
+// Proves the Anthropic SDK accepts kt's /v1/messages answers, streams, tool use and errors
+// when the primary is Bedrock: the Messages request goes through kt's internal shape to
+// Converse (SigV4-signed, verified by the fake) and back; recorded and mirrored as with
+// the other primaries.
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_sdk_against_bedrock_primary() {
+    let up = br::fake_bedrock(br::Expect::sigv4(), bedrock_primary).await;
+    let shadow = fake_upstream(|c| openai_ok(&model_of(c), "Technical debt.", 10, 3)).await;
+    let primary = br::bedrock_target("primary", &up.url(), "");
+    let (seen, evs) =
+        anthropic_sdk_against_with(&anthropic_sdk_config(&primary, &shadow), &br::aws_keys()).await;
+    assert_anthropic_sdk_accepts(&seen);
+    assert_anthropic_events(&evs, &shadow);
+    assert_bedrock_round_trip(&up);
+}
+
 /// Starts a gateway on `cfg`, runs the SDK script against it (off the async workers) and
 /// returns what the SDK saw.
 async fn sdk_against(cfg: &str) -> Value {
-    let mut kt = Kt::start(cfg, &keys());
+    sdk_against_with(cfg, &[]).await
+}
+
+/// [`sdk_against`] with `extra` environment variables for the gateway (any AWS variable
+/// not among them is removed).
+async fn sdk_against_with(cfg: &str, extra: &[(&str, &str)]) -> Value {
+    let mut envs = keys();
+    envs.extend_from_slice(extra);
+    let mut kt = br::start_kt(cfg, &envs);
     let url = kt.url("/v1");
     let seen =
         tokio::task::spawn_blocking(move || run_script("tests/sdk/openai_client.py", &[&url]))

@@ -1,7 +1,9 @@
-//! The API dialect a caller speaks (OpenAI Chat Completions or Anthropic Messages): how its
-//! request becomes kt's internal request, and how answers and errors are shaped for it.
-//! Everything between — policies, mirroring, the primary call, the event row — is one
-//! path for both (`handlers::complete`).
+//! The API dialect a caller speaks (OpenAI Chat Completions, Anthropic Messages or OpenAI's
+//! Responses API): how its request becomes kt's internal request, and how answers and errors
+//! are shaped for it. Everything between — policies, mirroring, the primary call, the event
+//! row — is one path for all three (`handlers::complete`).
+
+use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +13,8 @@ use super::errors::ApiError;
 use super::handlers::parse_request;
 use crate::ingress::anthropic_request::to_chat_request;
 use crate::ingress::anthropic_response::to_message;
+use crate::ingress::{responses_request, responses_response};
+use crate::providers::Native;
 
 /// A caller's dialect; stored as `requests.ingress`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +23,8 @@ pub enum Dialect {
     OpenAi,
     /// `POST /v1/messages`, and `GET /v1/models` with an `anthropic-version` header.
     Anthropic,
+    /// `POST /v1/responses` (OpenAI's Responses API) and its `GET`/`DELETE` companions.
+    Responses,
 }
 
 /// A caller's request in kt's internal (Chat Completions) shape.
@@ -27,6 +33,9 @@ pub struct Inbound {
     /// The caller's own body when it is not `req` (a translated dialect): `sample_by:
     /// field:…` reads the fields the caller sent, e.g. `metadata.user_id`.
     pub caller: Option<Map<String, Value>>,
+    /// The caller's own body when its dialect has a native form (the Responses API), for
+    /// targets that speak it; shared by the primary and every shadow.
+    pub native: Option<Arc<Native>>,
 }
 
 impl Dialect {
@@ -35,15 +44,16 @@ impl Dialect {
         match self {
             Self::OpenAi => "openai",
             Self::Anthropic => "anthropic",
+            Self::Responses => "responses",
         }
     }
 
     /// The dialect of a recorded request, from its `ingress` column value.
     pub fn of_ingress(ingress: &str) -> Self {
-        if ingress == "anthropic" {
-            Self::Anthropic
-        } else {
-            Self::OpenAi
+        match ingress {
+            "anthropic" => Self::Anthropic,
+            "responses" => Self::Responses,
+            _ => Self::OpenAi,
         }
     }
 
@@ -52,6 +62,7 @@ impl Dialect {
         match path {
             "/v1/messages" => Self::Anthropic,
             "/v1/models" if headers.contains_key("anthropic-version") => Self::Anthropic,
+            p if p == "/v1/responses" || p.starts_with("/v1/responses/") => Self::Responses,
             _ => Self::OpenAi,
         }
     }
@@ -65,29 +76,32 @@ impl Dialect {
             Self::OpenAi => Ok(Inbound {
                 req: parse_request(body)?,
                 caller: None,
+                native: None,
             }),
             Self::Anthropic => {
-                let caller = match serde_json::from_slice::<Value>(body) {
-                    Ok(Value::Object(m)) => m,
-                    Ok(_) => {
-                        return Err(ApiError::bad_request(
-                            "the request body must be a JSON object",
-                            None,
-                        ));
-                    }
-                    Err(e) => {
-                        return Err(ApiError::bad_request(
-                            format!("the request body is not valid JSON: {e}"),
-                            None,
-                        ));
-                    }
-                };
+                let caller = json_object(body)?;
                 let req = to_chat_request(&caller).map_err(|e| {
                     ApiError::bad_request(format!("{}: {}", e.field, e.message), Some(&e.field))
                 })?;
                 Ok(Inbound {
                     req,
                     caller: Some(caller),
+                    native: None,
+                })
+            }
+            Self::Responses => {
+                let caller = json_object(body)?;
+                let t = responses_request::to_chat_request(&caller).map_err(|e| {
+                    ApiError::bad_request(format!("{}: {}", e.field, e.message), Some(&e.field))
+                })?;
+                let native = Native {
+                    body: caller.clone(),
+                    unexpressible: t.unexpressible,
+                };
+                Ok(Inbound {
+                    req: t.chat,
+                    caller: Some(caller),
+                    native: Some(Arc::new(native)),
                 })
             }
         }
@@ -96,8 +110,14 @@ impl Dialect {
     /// The 200 answer for a completion body; `provider` names the target that answered and
     /// `model` is the requested one (an Anthropic message needs a model if the body has none).
     pub fn success(self, mut body: Map<String, Value>, provider: &str, model: &str) -> Response {
-        if self == Self::Anthropic {
-            body = to_message(&body, model);
+        match self {
+            Self::Anthropic => body = to_message(&body, model),
+            // A primary that speaks the Responses API answered in it; any other answered a
+            // Chat completion, which becomes a `response` object.
+            Self::Responses if !responses_response::is_response(&body) => {
+                body = responses_response::to_response(&body, model);
+            }
+            _ => {}
         }
         body.insert("provider".into(), Value::String(provider.to_string()));
         (StatusCode::OK, axum::Json(Value::Object(body))).into_response()
@@ -106,8 +126,25 @@ impl Dialect {
     /// The error answer; `request_id` is the event id (Anthropic's body carries it).
     pub fn error(self, err: ApiError, request_id: &str) -> Response {
         match self {
-            Self::OpenAi => err.into_response(),
+            // The Responses API answers errors in the same shape as Chat Completions.
+            Self::OpenAi | Self::Responses => err.into_response(),
             Self::Anthropic => err.into_anthropic_response(request_id),
         }
+    }
+}
+
+/// A body that must be a JSON object (the translated dialects read it field by field).
+#[allow(clippy::result_large_err)]
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+            None,
+        )),
+        Err(e) => Err(ApiError::bad_request(
+            format!("the request body is not valid JSON: {e}"),
+            None,
+        )),
     }
 }

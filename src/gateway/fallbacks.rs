@@ -29,7 +29,7 @@ pub async fn not_found(State(live): State<Live>) -> Response {
     let err = ApiError::new(
         StatusCode::NOT_FOUND,
         "invalid_request_error",
-        "unknown route: kt serves POST /v1/chat/completions, POST /v1/messages, GET /v1/models, GET /healthz and GET /metrics",
+        "unknown route: kt serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, GET /v1/models, GET /healthz and GET /metrics",
         "not_found",
     );
     answer(&state, new_row(&state), Err(err), Scan::default())

@@ -7,6 +7,7 @@
 //! about mirroring, call the primary, answer. The shadow call, the comparison, the content
 //! scan for flagging and the database write all run as tracked background tasks.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -26,7 +27,7 @@ use super::state::AppState;
 use super::stream::{Relay, stream_flags};
 use crate::mirror::{self, Background, Decision, Mirrored, Mirroring, PrimaryOutcome};
 use crate::policy::PolicyFinding;
-use crate::providers::Provider;
+use crate::providers::{Native, Provider};
 use crate::providers::{UpstreamError, prompt_text};
 use crate::store::{RequestRow, now_stamp};
 
@@ -220,7 +221,11 @@ async fn proxy(
             ApiError::bad_request(format!("cannot read the request body: {rejection}"), None)
         }
     })?;
-    let Inbound { mut req, caller } = Dialect::of_ingress(row.ingress).parse(&body)?;
+    let Inbound {
+        mut req,
+        caller,
+        mut native,
+    } = Dialect::of_ingress(row.ingress).parse(&body)?;
     let model = req
         .get("model")
         .and_then(Value::as_str)
@@ -230,6 +235,13 @@ async fn proxy(
     if state.filter.has_redacting() {
         // Before anything else sees the request: the primary, the shadow, the scans.
         scan.redacted = state.filter.redact_request(&mut req);
+        if !scan.redacted.is_empty()
+            && let Some(n) = native.as_mut()
+        {
+            state
+                .filter
+                .redact_responses_body(&mut Arc::make_mut(n).body);
+        }
     }
     if !state.filter.is_empty() {
         // Flag findings belong in the event whatever happens next (block, upstream error).
@@ -286,11 +298,19 @@ async fn proxy(
     // the caller's error (400) and must not reach the shadow either.
     let prepared = state
         .primary
-        .prepare(&req, &model)
+        .prepare_for(&req, native.as_deref(), &model)
         .map_err(|e| ApiError::from_upstream(&state.primary.id, &e))?;
 
     let sample_body = caller.as_ref().unwrap_or(&req);
-    let mut mirroring = start_mirroring(state, headers, &req, sample_body, &model, is_stream, row);
+    let mut mirroring = start_mirroring(
+        state,
+        headers,
+        (&req, native.as_ref()),
+        sample_body,
+        &model,
+        is_stream,
+        row,
+    );
     // `async: false`: hold the answer until the shadows are recorded (bounded).
     let wait_for_shadow = mirroring.take_wait(state.config.mirror.as_ref());
 
@@ -383,7 +403,7 @@ async fn proxy(
 fn start_mirroring(
     state: &AppState,
     headers: &HeaderMap,
-    req: &Map<String, Value>,
+    (req, native): (&Map<String, Value>, Option<&Arc<Native>>),
     sample_body: &Map<String, Value>,
     model: &str,
     stream: bool,
@@ -417,6 +437,7 @@ fn start_mirroring(
     let mirrored = Mirrored {
         id: &row.id,
         body: req,
+        native,
         primary_model: model,
         stream,
         has_tools: row.has_tools,

@@ -14,6 +14,7 @@ mod models;
 mod protocol_errors;
 mod reload;
 mod request_id;
+mod responses;
 mod run;
 mod sse;
 mod state;
@@ -52,6 +53,34 @@ pub fn router(state: Live) -> Router {
         .route(
             "/v1/messages",
             post(messages::messages)
+                .fallback(fallbacks::method_not_allowed)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::authenticate,
+                )),
+        )
+        .route(
+            "/v1/responses",
+            post(responses::create)
+                .fallback(fallbacks::method_not_allowed)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::authenticate,
+                )),
+        )
+        .route(
+            "/v1/responses/{id}",
+            get(responses::stored)
+                .delete(responses::stored)
+                .fallback(fallbacks::method_not_allowed)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::authenticate,
+                )),
+        )
+        .route(
+            "/v1/responses/{id}/input_items",
+            get(responses::stored)
                 .fallback(fallbacks::method_not_allowed)
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),

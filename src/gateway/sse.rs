@@ -1,14 +1,17 @@
 //! Framing a relayed stream in the caller's dialect: OpenAI `data: {chunk}` frames ending in
-//! `data: [DONE]`, or Anthropic's named events (`event: NAME` + `data: {…}`) ending in
-//! `message_stop`. The relay (`stream.rs`) reads kt's internal chunks and asks this for bytes.
+//! `data: [DONE]`, Anthropic's named events (`event: NAME` + `data: {…}`) ending in
+//! `message_stop`, or the Responses API's events ending in `response.completed`. The relay
+//! (`stream.rs`) reads kt's internal chunks (or, from a primary that speaks the Responses
+//! API, its own events, relayed as they are) and asks this for bytes.
 
 use axum::body::Bytes;
 use serde_json::{Map, Value};
 
 use super::dialect::Dialect;
 use super::errors::ApiError;
-use crate::ingress::anthropic_stream;
+use crate::ingress::{anthropic_stream, responses_stream};
 use crate::providers::is_usage_chunk;
+use crate::providers::openai::responses::is_event;
 
 /// The framing of one stream.
 pub enum Encoder {
@@ -17,6 +20,12 @@ pub enum Encoder {
         include_usage: bool,
     },
     Anthropic(Box<anthropic_stream::Encoder>),
+    Responses {
+        /// Translates Chat chunks from a primary that does not speak the Responses API.
+        encoder: Box<responses_stream::Encoder>,
+        /// The primary's own Responses events are being relayed: nothing to add at the end.
+        native: bool,
+    },
 }
 
 impl Encoder {
@@ -25,6 +34,10 @@ impl Encoder {
         match dialect {
             Dialect::OpenAi => Self::OpenAi { include_usage },
             Dialect::Anthropic => Self::Anthropic(Box::new(anthropic_stream::Encoder::new(model))),
+            Dialect::Responses => Self::Responses {
+                encoder: Box::new(responses_stream::Encoder::new(model)),
+                native: false,
+            },
         }
     }
 
@@ -42,6 +55,14 @@ impl Encoder {
                 Some(sse_data(&Value::Object(chunk)))
             }
             Self::Anthropic(e) => events(e.on_chunk(&chunk)),
+            Self::Responses { encoder, native } => {
+                if is_event(&chunk) {
+                    *native = true;
+                    return Some(responses_events(&[Value::Object(chunk)]));
+                }
+                let list = encoder.on_chunk(&chunk);
+                (!list.is_empty()).then(|| responses_events(&list))
+            }
         }
     }
 
@@ -50,6 +71,11 @@ impl Encoder {
         match self {
             Self::OpenAi { .. } => sse_data(&err.body()),
             Self::Anthropic(_) => event("error", &err.anthropic_body(None)),
+            // A relayed native stream already carried the upstream's own failure event.
+            Self::Responses { native: true, .. } => Bytes::new(),
+            Self::Responses { encoder, .. } => {
+                responses_events(&encoder.fail(&err.message, err.code.as_deref()))
+            }
         }
     }
 
@@ -58,6 +84,8 @@ impl Encoder {
         match self {
             Self::OpenAi { .. } => Bytes::from_static(b"data: [DONE]\n\n"),
             Self::Anthropic(e) => events(e.finish()).unwrap_or_default(),
+            Self::Responses { native: true, .. } => Bytes::new(),
+            Self::Responses { encoder, .. } => responses_events(&encoder.finish()),
         }
     }
 }
@@ -85,4 +113,13 @@ fn events(list: Vec<anthropic_stream::Event>) -> Option<Bytes> {
         out.push_str(&format!("event: {name}\ndata: {json}\n\n"));
     }
     Some(Bytes::from(out))
+}
+
+/// Responses API events, each framed `event: {type}` + `data: {json}`.
+fn responses_events(list: &[Value]) -> Bytes {
+    let mut out = String::new();
+    for ev in list {
+        out.push_str(&responses_stream::sse_frame(ev));
+    }
+    Bytes::from(out)
 }

@@ -17,7 +17,7 @@ use super::shadow::{PrimaryOutcome, ShadowJob, ShadowKind, run_shadow};
 use crate::config::Mirror;
 use crate::evaluate::Evaluators;
 use crate::policy::ContentFilter;
-use crate::providers::Provider;
+use crate::providers::{Native, Provider};
 use crate::store::EventSink;
 
 /// The gateway's shared pieces the background work runs on.
@@ -39,6 +39,9 @@ pub struct Background<'a> {
 pub struct Mirrored<'a> {
     pub id: &'a str,
     pub body: &'a Map<String, Value>,
+    /// The caller's own body when its dialect has a native form (the Responses API): a
+    /// shadow that speaks it gets it as is.
+    pub native: Option<&'a Arc<Native>>,
     pub primary_model: &'a str,
     pub stream: bool,
     pub has_tools: bool,
@@ -123,6 +126,7 @@ pub fn launch(
             request_id: req.id.to_string(),
             provider: provider.clone(),
             request: req.body.clone(),
+            native: req.native.cloned(),
             model: model.to_string(),
             stream: req.stream,
             has_tools: req.has_tools,

@@ -13,7 +13,7 @@ use super::guard::SpendGuard;
 use crate::config::CompareMetric;
 use crate::evaluate::{Evaluators, Pair, Picks, request_text};
 use crate::policy::ContentFilter;
-use crate::providers::{Completion, Provider, UpstreamError, collect};
+use crate::providers::{Completion, Native, Provider, UpstreamError, collect};
 use crate::store::{EventSink, ShadowRow, now_stamp};
 
 /// What the shadow task needs to know about the primary's answer to compare with it.
@@ -74,6 +74,8 @@ pub struct ShadowJob {
     pub provider: Arc<Provider>,
     /// The caller's request body (the shadow's own copy).
     pub request: Map<String, Value>,
+    /// The caller's native body, shared (see [`Native`]).
+    pub native: Option<Arc<Native>>,
     /// The shadow model, from `model_mapping`.
     pub model: String,
     /// The caller streamed: the shadow streams too, so its time to first token is measured.
@@ -107,6 +109,7 @@ pub async fn run_shadow(job: ShadowJob) {
         request_id,
         provider,
         request,
+        native,
         model,
         stream,
         has_tools,
@@ -124,7 +127,7 @@ pub async fn run_shadow(job: ShadowJob) {
     } = job;
     let started = Instant::now();
     let result = tokio::select! {
-        r = call(&provider, &request, &model, stream, timeout, started) => r,
+        r = call(&provider, &request, native.as_deref(), &model, stream, timeout, started) => r,
         () = cancel.cancelled() => Err(UpstreamError::Cancelled),
     };
     let latency_ms = elapsed_ms(started);
@@ -235,16 +238,17 @@ fn count_against(guard: &SpendGuard, row: &ShadowRow) {
 pub(crate) async fn call(
     provider: &Provider,
     request: &Map<String, Value>,
+    native: Option<&Native>,
     model: &str,
     stream: bool,
     timeout: Duration,
     started: Instant,
 ) -> Result<(Completion, Option<u64>), UpstreamError> {
     if stream {
-        shadow_stream(provider, request, model, timeout, started).await
+        shadow_stream(provider, request, native, model, timeout, started).await
     } else {
         provider
-            .chat(request, model, Some(timeout))
+            .chat_for(request, native, model, Some(timeout))
             .await
             .map(|c| (c, None))
     }
@@ -362,12 +366,13 @@ fn compare(
 async fn shadow_stream(
     provider: &Provider,
     request: &Map<String, Value>,
+    native: Option<&Native>,
     model: &str,
     timeout: Duration,
     started: Instant,
 ) -> Result<(Completion, Option<u64>), UpstreamError> {
     let whole = async {
-        let prepared = provider.prepare(request, model)?;
+        let prepared = provider.prepare_for(request, native, model)?;
         let chunks = provider.open_stream(prepared).await?;
         collect(chunks, started).await
     };

@@ -196,6 +196,45 @@ impl ContentFilter {
         findings
     }
 
+    /// Redacts a Responses API body the way [`ContentFilter::redact_request`] redacts its Chat
+    /// translation (the texts a model reads: `instructions`, `input` as a string, message
+    /// contents and text parts, function-call outputs), so a target that receives the
+    /// caller's own body never sees what a redact policy removed. The findings were already
+    /// counted on the translation; this returns nothing.
+    pub fn redact_responses_body(&self, body: &mut serde_json::Map<String, serde_json::Value>) {
+        use serde_json::Value;
+        let fix = |s: &mut String| {
+            let (text, found) = self.redact(s, "request");
+            if !found.is_empty() {
+                *s = text;
+            }
+        };
+        if let Some(Value::String(s)) = body.get_mut("instructions") {
+            fix(s);
+        }
+        match body.get_mut("input") {
+            Some(Value::String(s)) => fix(s),
+            Some(Value::Array(items)) => {
+                for item in items.iter_mut() {
+                    for key in ["content", "output"] {
+                        match item.get_mut(key) {
+                            Some(Value::String(s)) => fix(s),
+                            Some(Value::Array(parts)) => {
+                                for part in parts.iter_mut() {
+                                    if let Some(Value::String(s)) = part.get_mut("text") {
+                                        fix(s);
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Findings of blocking policies in `text` (the request): non-empty means reject.
     pub fn blocking_findings(&self, text: &str) -> Vec<PolicyFinding> {
         self.scan_where(text, "request", |p| p.action == FilterAction::Block)

@@ -256,6 +256,44 @@ impl Provider {
         }))
     }
 
+    /// Forwards a `GET` or `DELETE` of the Responses API's stored objects (`rest` is what
+    /// follows `/responses`, e.g. `/resp_1/input_items?limit=5`) to a target that speaks
+    /// that API, returning its status, headers and body as they are. `None` for any other
+    /// kind: those objects live at OpenAI.
+    pub async fn forward_responses(
+        &self,
+        method: reqwest::Method,
+        rest: &str,
+    ) -> Option<Result<(u16, HeaderMap, bytes::Bytes), UpstreamError>> {
+        let t = &self.target;
+        let path = match self.kind {
+            ProviderKind::OpenAi => format!("{}{rest}", openai::responses_path(&self.base_url)),
+            ProviderKind::AzureOpenAi => {
+                let base = azure::responses_path(t.api_version.as_deref());
+                match base.split_once('?') {
+                    Some((p, q)) => match rest.split_once('?') {
+                        Some((r, rq)) => format!("{p}{r}?{rq}&{q}"),
+                        None => format!("{p}{rest}?{q}"),
+                    },
+                    None => format!("{base}{rest}"),
+                }
+            }
+            _ => return None,
+        };
+        let result = async {
+            let url = format!("{}{path}", self.base_url);
+            let mut headers = HeaderMap::new();
+            if self.background {
+                headers.insert("x-kt-shadow", HeaderValue::from_static("1"));
+            }
+            self.auth.apply(&self.http, &url, b"", &mut headers).await?;
+            let req = self.http.request(method, url).headers(headers);
+            http::exchange(req, self.timeout).await
+        }
+        .await;
+        Some(result.map_err(|e| self.scrub(e)))
+    }
+
     /// Sends a prepared request (see [`Provider::prepare`]).
     pub async fn send(
         &self,
@@ -391,13 +429,18 @@ impl Provider {
     fn scrub(&self, e: UpstreamError) -> UpstreamError {
         // For 401/403 the upstream's text is replaced entirely: providers echo a masked key
         // (prefix and last characters) that exact-match redaction would miss.
-        if let UpstreamError::Status {
-            status: status @ (401 | 403),
-            kind,
-            code,
-            retry_after,
-            ..
-        } = e
+        // Bedrock's AccessDeniedException is about model access ("You don't have access to
+        // the model…"), not the key, and AWS never echoes credentials: keep its text.
+        let model_access = matches!(&e, UpstreamError::Status { status: 403, code: Some(c), .. }
+            if c == "AccessDeniedException");
+        if !model_access
+            && let UpstreamError::Status {
+                status: status @ (401 | 403),
+                kind,
+                code,
+                retry_after,
+                ..
+            } = e
         {
             return UpstreamError::Status {
                 status,

@@ -38,6 +38,7 @@ impl Caller {
         let result = call(
             &self.provider,
             body,
+            None,
             &c.shadow_model,
             c.stream,
             self.timeout,

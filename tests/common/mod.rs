@@ -5,12 +5,14 @@
 //! built by `openai_sse` / `anthropic_sse` in the real wire shapes (provider-apis.md §1.3,
 //! §2.3); the upstream's `StreamLog` says whether kt read each stream to the end.
 //! `aws`: a SigV4 verifier and an event-stream frame encoder written by hand, for fake
-//! Bedrock servers; `google`: a Google OAuth token endpoint and service-account key files.
+//! Bedrock servers; `bedrock`: such a fake Bedrock Runtime; `google`: a Google OAuth token endpoint and service-account key files.
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 /// Hand-written SigV4 verifier and event-stream encoder for fake Bedrock servers.
 pub mod aws;
+/// A fake Bedrock Runtime (SigV4 or API-key checked, Converse and ConverseStream answers).
+pub mod bedrock;
 pub mod google;
 
 use std::io::{BufRead, BufReader};
@@ -40,6 +42,25 @@ pub struct Call {
 }
 
 impl Call {
+    /// The call as a server received it: the raw (still percent-encoded) path and query,
+    /// the headers, and the body parsed as JSON (`Null` when it is not JSON).
+    pub fn received(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Self {
+        Call {
+            path: uri.path().to_string(),
+            query: uri.query().unwrap_or_default().to_string(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_lowercase(),
+                        v.to_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect(),
+            body: serde_json::from_slice(body).unwrap_or(Value::Null),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -261,29 +282,22 @@ async fn serve_fake(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let call = Call {
-        path: uri.path().to_string(),
-        query: uri.query().unwrap_or_default().to_string(),
-        headers: headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_lowercase(),
-                    v.to_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect(),
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-    };
+    let call = Call::received(&uri, &headers, &body);
     st.calls.lock().unwrap().push(call.clone());
     let reply = (st.handler)(&call);
+    respond(reply, st.streams.clone()).await
+}
+
+/// Sends `reply` after its delay: a whole body, or its frames one by one (counted in
+/// `streams`). Shared by the fakes that check a request before answering (`bedrock`).
+pub async fn respond(reply: Reply, streams: Arc<Mutex<StreamLog>>) -> Response {
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
     let mut resp = if reply.frames.is_empty() {
         (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response()
     } else {
-        let body = frame_stream(reply.frames, reply.abort, st.streams.clone());
+        let body = frame_stream(reply.frames, reply.abort, streams);
         (StatusCode::from_u16(reply.status).unwrap(), body).into_response()
     };
     resp.headers_mut()
@@ -494,9 +508,13 @@ pub fn last_text(call: &Call) -> String {
         .unwrap_or_default()
 }
 
-/// The real `kt` binary.
-pub fn kt_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_kt")
+/// The real `kt` binary: the one cargo built for these tests, or `KT_BIN` when set. With a
+/// `CARGO_TARGET_DIR` shared by several checkouts, `debug/kt` is whichever checkout's build
+/// cargo linked there last; `KT_BIN` names a private copy of this checkout's build.
+pub fn kt_bin() -> PathBuf {
+    std::env::var_os("KT_BIN")
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kt")), PathBuf::from)
 }
 
 /// `kt ARGS` with no `--db` and no inherited `KT_DB`.
