@@ -285,8 +285,9 @@ async fn access_token_from_secret_key_ref() {
 }
 
 // Proves Vertex's own errors reach the caller: Google's 429 (RESOURCE_EXHAUSTED) keeps its
-// message and retry-after; a 401 for the token names the service account, never the token
-// (Vertex 2 calls).
+// message and retry-after; a 401 for the token names the service account, never the token,
+// and drops the cached token, so the next request fetches a fresh one and succeeds (Vertex
+// 3 calls, token server 2).
 #[tokio::test(flavor = "multi_thread")]
 async fn vertex_errors_reach_the_caller() {
     let (server, key_file, _dir) = service_account().await;
@@ -314,10 +315,15 @@ async fn vertex_errors_reach_the_caller() {
         !denied.body.to_string().contains(&fake_token(1)),
         "{denied:#?}"
     );
+    // Vertex now accepts the token the server issues next: kt must fetch it, not keep
+    // sending the refused one until it expires.
+    *accepted.lock().unwrap() = Some(fake_token(2));
+    let recovered = post(&kt, &chat(CLAUDE, "Hello.")).await;
+    assert_eq!(recovered.status, 200, "{recovered:#?}");
     let log = stop(&mut kt);
     assert!(!log.contains(&fake_token(1)), "{log}");
-    assert_eq!(up.count(), 2, "Vertex calls");
-    assert_eq!(server.calls(), 1);
+    assert_eq!(up.count(), 3, "Vertex calls");
+    assert_eq!(server.calls(), 2);
 }
 
 // Proves a request Claude cannot express (`logprobs: true`) is refused before any call: 400

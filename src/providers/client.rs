@@ -431,6 +431,9 @@ impl Provider {
         // (prefix and last characters) that exact-match redaction would miss.
         // Bedrock's AccessDeniedException is about model access ("You don't have access to
         // the model…"), not the key, and AWS never echoes credentials: keep its text.
+        if e.status() == Some(401) {
+            self.auth.refused();
+        }
         let model_access = matches!(&e, UpstreamError::Status { status: 403, code: Some(c), .. }
             if c == "AccessDeniedException");
         if !model_access
