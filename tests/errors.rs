@@ -334,7 +334,7 @@ async fn routes_answer_in_openai_shape() {
     .await;
     assert_openai_error(&unknown, 404, "invalid_request_error");
     sent.push(unknown);
-    let unknown_get = send(client.get(kt.url("/v1/embeddings"))).await;
+    let unknown_get = send(client.get(kt.url("/v1/audio/voices"))).await;
     assert_openai_error(&unknown_get, 404, "invalid_request_error");
     sent.push(unknown_get);
     let wrong_method = send(client.get(kt.url("/v1/chat/completions"))).await;
