@@ -323,6 +323,7 @@ impl Provider {
             status: status @ (401 | 403),
             kind,
             code,
+            param,
             retry_after,
             ..
         } = e
@@ -331,6 +332,7 @@ impl Provider {
                 status,
                 kind,
                 code,
+                param,
                 message: format!(
                     "upstream `{}` rejected kt's credentials (HTTP {status}); check {}",
                     self.id,
@@ -348,12 +350,14 @@ impl Provider {
                 status,
                 kind,
                 code,
+                param,
                 message,
                 retry_after,
             } => UpstreamError::Status {
                 status,
                 kind,
                 code,
+                param,
                 message: redact(&message, &secrets),
                 retry_after,
             },
@@ -431,12 +435,13 @@ fn error_of(w: &Wire, status: u16, headers: &HeaderMap, bytes: &[u8]) -> Upstrea
 
 /// An OpenAI-shaped error answer.
 fn status_error(status: u16, headers: &HeaderMap, bytes: &[u8]) -> UpstreamError {
-    let (message, code, kind) = parse_error_body(status, bytes);
+    let b = parse_error_body(status, bytes);
     UpstreamError::Status {
         status,
-        kind,
-        code,
-        message,
+        kind: b.kind,
+        code: b.code,
+        param: b.param,
+        message: b.message,
         retry_after: retry_after(headers),
     }
 }

@@ -133,6 +133,7 @@ pub async fn complete(
             status: 500,
             kind: "api_error".into(),
             code: None,
+            param: None,
             message: "simulated upstream failure".into(),
             retry_after: None,
         });

@@ -44,12 +44,13 @@ pub fn parse_response(
     body: &[u8],
 ) -> Result<Completion, UpstreamError> {
     if !(200..300).contains(&status) {
-        let (message, code, kind) = parse_error_body(status, body);
+        let b = parse_error_body(status, body);
         return Err(UpstreamError::Status {
             status,
-            kind,
-            code,
-            message,
+            kind: b.kind,
+            code: b.code,
+            param: b.param,
+            message: b.message,
             retry_after: retry_after(headers),
         });
     }
