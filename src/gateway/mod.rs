@@ -2,6 +2,7 @@
 //! work (shadows, event rows) before the process exits.
 
 mod auth;
+mod count_tokens;
 mod dialect;
 mod errors;
 mod fallbacks;
@@ -69,6 +70,10 @@ pub fn router(state: Live) -> Router {
         )
         // Dialect gaps: one line each, the auth and 405 layers in `authed`.
         .route("/v1/models/{*id}", authed(get(models::model), &state))
+        .route(
+            "/v1/messages/count_tokens",
+            authed(post(count_tokens::count_tokens), &state),
+        )
         .route(
             "/healthz",
             get(health::healthz).fallback(fallbacks::method_not_allowed),

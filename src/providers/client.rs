@@ -223,7 +223,6 @@ impl Provider {
         body: &Value,
         limit: Option<Duration>,
     ) -> Result<Value, UpstreamError> {
-        let timeout = limit.map_or(self.timeout, |l| l.min(self.timeout));
         let w = Wire {
             path: path.to_string(),
             body: body.clone(),
@@ -231,16 +230,34 @@ impl Provider {
             model: String::new(),
             stream: false,
         };
+        self.post_json(&w, limit).await
+    }
+
+    /// Posts `w` with this target's credentials (token counting, embeddings), bounded by
+    /// its timeout or `limit` if shorter: the 2xx answer as JSON, any other status as an
+    /// error read by `w.format`.
+    pub async fn post_json(
+        &self,
+        w: &Wire,
+        limit: Option<Duration>,
+    ) -> Result<Value, UpstreamError> {
+        let timeout = limit.map_or(self.timeout, |l| l.min(self.timeout));
         let result = async {
-            let (status, headers, bytes) = http::exchange(self.request(&w).await?, timeout).await?;
+            let (status, headers, bytes) = http::exchange(self.request(w).await?, timeout).await?;
             if !(200..300).contains(&status) {
-                return Err(status_error(status, &headers, &bytes));
+                return Err(error_of(w, status, &headers, &bytes));
             }
             serde_json::from_slice::<Value>(&bytes)
                 .map_err(|e| UpstreamError::InvalidResponse(format!("the body is not JSON ({e})")))
         }
         .await;
         result.map_err(|e| self.scrub(e))
+    }
+
+    /// The configured target (paths and names the other endpoints need: Vertex's project
+    /// and location, Azure's deployments and api-version).
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
     }
 
     /// Opens a streamed answer (`stream: true` requests). A failure before the first
