@@ -42,7 +42,7 @@ pub async fn not_found(
         "invalid_request_error",
         format!(
             "unknown route `{method} {path}`: kt serves POST /v1/chat/completions, \
-             POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models, \
+             POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/embeddings, GET /v1/models, \
              GET /v1/models/{{id}}, GET /healthz and GET /metrics"
         ),
         "not_found",

@@ -4,6 +4,7 @@
 mod auth;
 mod count_tokens;
 mod dialect;
+mod embeddings;
 mod errors;
 mod fallbacks;
 mod handlers;
@@ -73,6 +74,10 @@ pub fn router(state: Live) -> Router {
         .route(
             "/v1/messages/count_tokens",
             authed(post(count_tokens::count_tokens), &state),
+        )
+        .route(
+            "/v1/embeddings",
+            authed(post(embeddings::embeddings), &state),
         )
         .route(
             "/healthz",

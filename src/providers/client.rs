@@ -260,6 +260,11 @@ impl Provider {
         &self.target
     }
 
+    /// The base URL requests are joined to (normalised, no trailing `/v1`).
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// Opens a streamed answer (`stream: true` requests). A failure before the first
     /// byte (connect, non-2xx status, timeout) is an `Err` here, so the caller can get a
     /// normal error response; later failures end the returned stream with an `Err` item.

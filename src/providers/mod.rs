@@ -11,6 +11,7 @@ pub mod azure;
 pub mod bedrock;
 mod client;
 pub mod count_tokens;
+pub mod embeddings;
 pub mod gemini;
 mod http;
 pub mod openai;
@@ -22,6 +23,7 @@ pub mod vertex;
 pub use auth::Secret;
 pub use client::{Format, Prepared, Provider, Wire, http_client};
 pub use count_tokens::CountPlan;
+pub use embeddings::EmbedCall;
 pub use stream::{ChunkStream, EventTranslator, Step, StreamSummary, collect, is_usage_chunk};
 
 use serde_json::{Map, Value};
