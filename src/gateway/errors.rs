@@ -69,7 +69,7 @@ impl ApiError {
                 status: StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
                 message: message.clone(),
                 kind: kind.clone(),
-                param: param.clone(),
+                param: param.as_deref().map(str::to_string),
                 code: code.clone(),
                 retry_after: retry_after.clone(),
                 class,

@@ -462,7 +462,7 @@ fn status_error(status: u16, headers: &HeaderMap, bytes: &[u8]) -> UpstreamError
         status,
         kind: b.kind,
         code: b.code,
-        param: b.param,
+        param: b.param.map(String::into_boxed_str),
         message: b.message,
         retry_after: retry_after(headers),
     }

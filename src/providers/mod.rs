@@ -172,8 +172,9 @@ pub enum UpstreamError {
         kind: String,
         /// OpenAI-style error `code`, if any.
         code: Option<String>,
-        /// The request field the upstream blamed (OpenAI's `error.param`), if any.
-        param: Option<String>,
+        /// The request field the upstream blamed (OpenAI's `error.param`), if any. Boxed:
+        /// it keeps the error (returned on every path) small.
+        param: Option<Box<str>>,
         message: String,
         /// `retry-after` header to forward on 429/503.
         retry_after: Option<String>,

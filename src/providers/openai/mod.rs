@@ -62,7 +62,7 @@ pub fn parse_response(
             status,
             kind: b.kind,
             code: b.code,
-            param: b.param,
+            param: b.param.map(String::into_boxed_str),
             message: b.message,
             retry_after: retry_after(headers),
         });
