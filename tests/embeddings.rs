@@ -51,7 +51,7 @@ fn openai_embeddings(n: usize) -> Reply {
 // under a versioned base URL) with its key, the answer passes through with `provider`,
 // and the event row has ingress embeddings, the prompt tokens and mirror_state
 // not_eligible; the shadow is never called although the model is mapped; an upstream
-// error keeps its param and code.
+// error keeps its param and code; the report's mirror states and failures leave them out.
 #[tokio::test(flavor = "multi_thread")]
 async fn openai_primary_passes_embeddings_through() {
     let primary = fake_upstream(|c| {
@@ -85,11 +85,25 @@ async fn openai_primary_passes_embeddings_through() {
     let missing = embed(&kt, &json!({"model": MODEL})).await;
     assert_eq!(missing.status, 400, "{missing:#?}");
     assert_eq!(missing.body["error"]["param"], "input");
+    // One chat request (unmapped model, answered with garbage: 502) for contrast.
+    let chat_failed = post(&kt, &chat("gpt-4o-mini", "hi")).await;
+    assert_eq!(chat_failed.status, 502, "{chat_failed:#?}");
     stop(&mut kt);
+
+    // The report counts only the chat request: in the mirror states and the failures.
+    let report = mirror_report(&kt);
+    assert_eq!(
+        report["mirror_states"],
+        json!([{"mirror_state": "no_model_mapping", "count": 1, "share": 1.0}]),
+        "{report:#}"
+    );
+    let failures = report["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{report:#}");
+    assert_eq!(failures[0]["http_status"], 502);
 
     assert_eq!(shadow.count(), 0, "embeddings are never mirrored");
     let calls = primary.calls();
-    assert_eq!(calls.len(), 2, "the request without input never left kt");
+    assert_eq!(calls.len(), 3, "the request without input never left kt");
     assert_eq!(calls[0].path, "/v1/embeddings");
     assert_eq!(calls[0].body, sent);
     assert_eq!(
@@ -133,7 +147,7 @@ async fn openai_primary_passes_embeddings_through() {
         200
     );
     stop(&mut kt);
-    assert_eq!(primary.calls()[2].path, "/v1beta/openai/embeddings");
+    assert_eq!(primary.calls()[3].path, "/v1beta/openai/embeddings");
 }
 
 // Proves Azure OpenAI gets the deployment path with its `api-key`, the configured
