@@ -3,8 +3,9 @@
 //! calls (plain, streamed, and the tool-result round trip), a mid-stream error, and error
 //! statuses mapped to the SDK's exception classes — each SDK with an OpenAI primary, an
 //! Anthropic primary and a Bedrock primary (the fake Bedrock of tests/common/bedrock.rs,
-//! which verifies kt's SigV4 signatures). The OpenAI SDK speaks `/v1/chat/completions`, the
-//! Anthropic SDK `/v1/messages` and `/v1/models`.
+//! which verifies kt's SigV4 signatures). The OpenAI SDK speaks `/v1/chat/completions`,
+//! `/v1/embeddings` and `/v1/models/{id}`, the Anthropic SDK `/v1/messages`,
+//! `/v1/messages/count_tokens` and `/v1/models`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -146,6 +147,23 @@ fn anthropic_tool_sse(model: &str) -> Vec<String> {
 /// `case:429`, `case:500`, else 400; the tool round trip's second leg gets TOOL_ANSWER.
 fn openai_primary(call: &Call) -> Reply {
     let gap = Duration::from_millis(5);
+    if call.path == "/v1/embeddings" {
+        // [1.0, 0.5] per input, in the encoding asked for (base64: little-endian f32).
+        let vector = if call.body["encoding_format"] == "base64" {
+            json!("AACAPwAAAD8=")
+        } else {
+            json!([1.0, 0.5])
+        };
+        let n = call.body["input"].as_array().map_or(1, Vec::len);
+        let data: Vec<Value> = (0..n)
+            .map(|i| json!({"object": "embedding", "index": i, "embedding": vector}))
+            .collect();
+        return Reply::json(
+            200,
+            json!({"object": "list", "data": data, "model": model_of(call),
+                   "usage": {"prompt_tokens": 3, "total_tokens": 3}}),
+        );
+    }
     let streamed = call.body["stream"] == true;
     if has_tool_result(call) {
         return openai_ok(&model_of(call), TOOL_ANSWER, 40, 6);
@@ -183,6 +201,9 @@ fn openai_primary(call: &Call) -> Reply {
 /// The same cases from a fake Anthropic primary.
 fn anthropic_primary(call: &Call) -> Reply {
     let gap = Duration::from_millis(5);
+    if call.path == "/v1/messages/count_tokens" {
+        return Reply::json(200, json!({"input_tokens": 12}));
+    }
     let streamed = call.body["stream"] == true;
     if has_tool_result(call) {
         return anthropic_ok(&model_of(call), TOOL_ANSWER, 40, 6);
@@ -348,9 +369,16 @@ fn assert_sdk_accepts(seen: &Value) {
     assert_eq!(seen["case:429"]["exception"], "RateLimitError", "{seen:#}");
     assert_eq!(seen["case:429"]["status"], 429);
     assert_eq!(seen["case:400"]["exception"], "BadRequestError", "{seen:#}");
+    // These configs map no model: models.retrieve is OpenAI's 404 model_not_found.
+    assert_eq!(
+        seen["model"],
+        json!({"exception": "NotFoundError", "status": 404, "code": "model_not_found"}),
+        "{seen:#}"
+    );
 }
 
-// Proves the OpenAI SDK accepts kt's answers, streams and tool calls from an OpenAI primary.
+// Proves the OpenAI SDK accepts kt's answers, streams and tool calls from an OpenAI
+// primary, and its embeddings (the SDK's default base64 vectors) pass through and decode.
 #[tokio::test(flavor = "multi_thread")]
 async fn openai_sdk_against_openai_primary() {
     let up = fake_upstream(openai_primary).await;
@@ -358,7 +386,14 @@ async fn openai_sdk_against_openai_primary() {
         "{CONFIG_HEAD}{}",
         target_yaml("openai", "openai", &up.url(), "OPENAI_API_KEY", "")
     );
-    assert_sdk_accepts(&sdk_against(&cfg).await);
+    let seen = sdk_against(&cfg).await;
+    assert_sdk_accepts(&seen);
+    // The SDK's default base64 vectors pass through and decode.
+    assert_eq!(
+        seen["embeddings"],
+        json!({"vectors": [[1.0, 0.5], [1.0, 0.5]], "prompt_tokens": 3}),
+        "{seen:#}"
+    );
 }
 
 // Proves the OpenAI SDK accepts kt's translation of an Anthropic primary's answers,
@@ -370,7 +405,14 @@ async fn openai_sdk_against_anthropic_primary() {
         "{CONFIG_HEAD}{}",
         target_yaml("claude", "anthropic", &up.url(), "ANTHROPIC_API_KEY", "")
     );
-    assert_sdk_accepts(&sdk_against(&cfg).await);
+    let seen = sdk_against(&cfg).await;
+    assert_sdk_accepts(&seen);
+    // Anthropic has no embeddings API.
+    assert_eq!(
+        seen["embeddings"],
+        json!({"exception": "BadRequestError", "status": 400}),
+        "{seen:#}"
+    );
 }
 
 // Proves the OpenAI SDK accepts kt's translation of a Bedrock primary's Converse answers,
@@ -438,6 +480,15 @@ fn assert_anthropic_sdk_accepts(seen: &Value) {
         );
     }
     assert_eq!(seen["models"], json!(["gpt-4o-mini"]), "{seen:#}");
+    assert_eq!(
+        seen["model:gpt-4o-mini"],
+        json!({"id": "gpt-4o-mini", "type": "model"})
+    );
+    assert_eq!(
+        seen["model:claude-unrouted"],
+        json!({"exception": "NotFoundError", "status": 404, "type": "not_found_error"}),
+        "{seen:#}"
+    );
 }
 
 /// A config with `primary` answering, an OpenAI shadow mirroring every gpt-4o-mini
@@ -502,9 +553,10 @@ fn assert_anthropic_events(evs: &[Value], shadow: &Upstream) {
     );
 }
 
-// Proves the Anthropic SDK accepts kt's /v1/messages answers, streams, tool use, errors
-// and model list when the primary speaks OpenAI (translated both ways), and that the
-// requests are recorded as anthropic ingress and mirrored to the shadow.
+// Proves the Anthropic SDK accepts kt's /v1/messages answers, streams, tool use, errors,
+// model list and model lookup when the primary speaks OpenAI (translated both ways), that
+// the requests are recorded as anthropic ingress and mirrored to the shadow, and that
+// count_tokens raises NotFoundError (OpenAI has no counting API).
 #[tokio::test(flavor = "multi_thread")]
 async fn anthropic_sdk_against_openai_primary() {
     let up = fake_upstream(openai_primary).await;
@@ -513,10 +565,17 @@ async fn anthropic_sdk_against_openai_primary() {
     let (seen, evs) = anthropic_sdk_against(&anthropic_sdk_config(&primary, &shadow)).await;
     assert_anthropic_sdk_accepts(&seen);
     assert_anthropic_events(&evs, &shadow);
+    // OpenAI has no token-counting API: the SDK's NotFoundError.
+    assert_eq!(
+        seen["count_tokens"],
+        json!({"exception": "NotFoundError", "status": 404, "type": "not_found_error"}),
+        "{seen:#}"
+    );
 }
 
 // Proves the same with an Anthropic primary: the Messages request goes through kt's
-// internal shape and back to Anthropic's wire format.
+// internal shape and back to Anthropic's wire format; count_tokens reaches its
+// /v1/messages/count_tokens and the SDK reads the count.
 #[tokio::test(flavor = "multi_thread")]
 async fn anthropic_sdk_against_anthropic_primary() {
     let up = fake_upstream(anthropic_primary).await;
@@ -525,8 +584,18 @@ async fn anthropic_sdk_against_anthropic_primary() {
     let (seen, evs) = anthropic_sdk_against(&anthropic_sdk_config(&primary, &shadow)).await;
     assert_anthropic_sdk_accepts(&seen);
     assert_anthropic_events(&evs, &shadow);
+    assert_eq!(
+        seen["count_tokens"],
+        json!({"input_tokens": 12}),
+        "{seen:#}"
+    );
     // The Anthropic primary got Anthropic requests, the tool turn translated back.
     let calls = up.calls();
+    let (counts, calls): (Vec<Call>, Vec<Call>) = calls
+        .into_iter()
+        .partition(|c| c.path == "/v1/messages/count_tokens");
+    assert_eq!(counts.len(), 1, "{counts:#?}");
+    assert_eq!(counts[0].body["tools"][0]["name"], "get_weather");
     assert!(calls.iter().all(|c| c.path == "/v1/messages"), "{calls:#?}");
     let round_trip = calls.iter().find(|c| has_tool_result(c)).unwrap();
     assert_eq!(

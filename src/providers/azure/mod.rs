@@ -22,16 +22,35 @@ pub fn chat_path(
     deployments: &BTreeMap<String, String>,
     model: &str,
 ) -> String {
+    operation_path(api_version, deployments, model, "chat/completions")
+}
+
+/// The Embeddings path for `model`, chosen like [`chat_path`]'s.
+pub fn embeddings_path(
+    api_version: Option<&str>,
+    deployments: &BTreeMap<String, String>,
+    model: &str,
+) -> String {
+    operation_path(api_version, deployments, model, "embeddings")
+}
+
+/// `/openai/deployments/{d}/{operation}?api-version=…`, or `/openai/v1/{operation}`.
+fn operation_path(
+    api_version: Option<&str>,
+    deployments: &BTreeMap<String, String>,
+    model: &str,
+    operation: &str,
+) -> String {
     match api_version.filter(|v| *v != "v1") {
         Some(version) => {
             let deployment = deployments.get(model).map_or(model, String::as_str);
             format!(
-                "/openai/deployments/{}/chat/completions?api-version={}",
+                "/openai/deployments/{}/{operation}?api-version={}",
                 segment(deployment),
                 query(version)
             )
         }
-        None => "/openai/v1/chat/completions".to_string(),
+        None => format!("/openai/v1/{operation}"),
     }
 }
 
@@ -198,6 +217,11 @@ mod tests {
             responses_path(Some("2025-04-01-preview")),
             "/openai/responses?api-version=2025-04-01-preview"
         );
+        assert_eq!(
+            embeddings_path(Some("2024-10-21"), &d, "text-embedding-3-small"),
+            "/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21"
+        );
+        assert_eq!(embeddings_path(None, &d, "x"), "/openai/v1/embeddings");
         assert_eq!(body_model(&d, "gpt-4o"), "gpt-4o");
     }
 }

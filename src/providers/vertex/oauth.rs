@@ -421,6 +421,7 @@ impl Account {
             status,
             kind: default_error_type(status).to_string(),
             code,
+            param: None,
             message,
             retry_after,
         }
