@@ -5,12 +5,15 @@
 //! built by `openai_sse` / `anthropic_sse` in the real wire shapes (provider-apis.md §1.3,
 //! §2.3); the upstream's `StreamLog` says whether kt read each stream to the end.
 //! `aws`: a SigV4 verifier and an event-stream frame encoder written by hand, for fake
-//! Bedrock servers; `google`: a Google OAuth token endpoint and service-account key files.
+//! Bedrock servers; `google`: a Google OAuth token endpoint and service-account key files;
+//! `gemini`: `generateContent` answers, `alt=sse` streams and `google.rpc` errors (shared
+//! by the Gemini API and Gemini on Vertex).
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 /// Hand-written SigV4 verifier and event-stream encoder for fake Bedrock servers.
 pub mod aws;
+pub mod gemini;
 pub mod google;
 
 use std::io::{BufRead, BufReader};
@@ -32,6 +35,8 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone)]
 pub struct Call {
     pub path: String,
+    /// The query string without `?` (empty when none).
+    pub query: String,
     /// Header names lowercased.
     pub headers: Vec<(String, String)>,
     pub body: Value,
@@ -261,6 +266,7 @@ async fn serve_fake(
 ) -> Response {
     let call = Call {
         path: uri.path().to_string(),
+        query: uri.query().unwrap_or_default().to_string(),
         headers: headers
             .iter()
             .map(|(k, v)| {
@@ -491,9 +497,10 @@ pub fn last_text(call: &Call) -> String {
         .unwrap_or_default()
 }
 
-/// The real `kt` binary.
-pub fn kt_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_kt")
+/// The real `kt` binary: the one cargo built for these tests, or `KT_BIN` when set (for
+/// worktrees sharing one CARGO_TARGET_DIR, whose `debug/kt` the last build overwrites).
+pub fn kt_bin() -> std::ffi::OsString {
+    std::env::var_os("KT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_kt").into())
 }
 
 /// `kt ARGS` with no `--db` and no inherited `KT_DB`.
