@@ -387,14 +387,19 @@ impl Provider {
     /// Removes this target's credentials from any message the upstream echoed back.
     fn scrub(&self, e: UpstreamError) -> UpstreamError {
         // For 401/403 the upstream's text is replaced entirely: providers echo a masked key
-        // (prefix and last characters) that exact-match redaction would miss.
-        if let UpstreamError::Status {
-            status: status @ (401 | 403),
-            kind,
-            code,
-            retry_after,
-            ..
-        } = e
+        // (prefix and last characters) that exact-match redaction would miss. So is any other
+        // status the provider marks as a credentials failure (Gemini answers a bad key with
+        // 400 `API_KEY_INVALID`): its text would make the caller doubt their own key.
+        let rejected = matches!(&e, UpstreamError::Status { status, kind, .. }
+            if matches!(status, 401 | 403) || kind == "authentication_error");
+        if rejected
+            && let UpstreamError::Status {
+                status,
+                kind,
+                code,
+                retry_after,
+                ..
+            } = e
         {
             return UpstreamError::Status {
                 status,
