@@ -921,9 +921,33 @@ async fn gemini_shadow_pairs_are_compared() {
         .unwrap();
     assert!(ttft.is_some(), "both sides streamed: a TTFT difference");
 
+    // The report groups both pairs under the Gemini candidate and prices it from the
+    // built-in table.
     let report = mirror_report(&kt);
-    let text = report.to_string();
-    assert!(text.contains("gemini"), "{report:#}");
+    let groups = report["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{report:#}");
+    let g = &groups[0];
+    assert_eq!(
+        g["key"],
+        json!({"primary_model": "gpt-4o-mini", "shadow_target": "gemini", "shadow_model": MODEL}),
+        "{g:#}"
+    );
+    assert_eq!(
+        (g["pairs"].as_u64(), g["compared"].as_u64()),
+        (Some(2), Some(2)),
+        "{g:#}"
+    );
+    assert!(
+        g["cost"]["shadow_price"]["input_per_mtok"]
+            .as_f64()
+            .is_some(),
+        "{g:#}"
+    );
+    assert!(
+        g["cost"]["shadow_per_request_usd"].as_f64().is_some(),
+        "{g:#}"
+    );
+    assert_eq!(g["tokens"]["shadow"]["output_total"], 14, "{g:#}");
 }
 
 // Proves what Gemini cannot express is refused for a primary before any call: logprobs,
@@ -1100,5 +1124,168 @@ async fn openai_targets_reach_openai_compatible_paths() {
             Some(format!("Bearer {GEMINI_KEY}").as_str())
         );
         assert_eq!(model_of(&calls[0]), MODEL);
+    }
+}
+
+// Proves the rest of the request mapping on the wire: a developer message joins the system
+// instruction, max_completion_tokens → maxOutputTokens, a data-URL image → inlineData, and
+// two parallel tool calls with their two results (one given as content parts) → one model turn
+// with both calls (the first signed) and one user turn with both functionResponses in order;
+// Gemini's text beside two function calls comes back as content plus two tool_calls with
+// distinct ids (upstream 2 calls).
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_calls_images_and_developer_messages_translate() {
+    let up = fake_upstream(|c| {
+        if function_responses(c).is_empty() {
+            gemini_answer(
+                &model_in_path(c),
+                vec![
+                    text_part("Checking both."),
+                    call_part("get_weather", json!({"city": "Paris"})),
+                    call_part("get_time", json!({})),
+                ],
+                "STOP",
+                Tokens::new(50, 20),
+            )
+        } else {
+            gemini_ok(&model_in_path(c), "18C at noon.", 60, 5)
+        }
+    })
+    .await;
+    let mut kt = start(&up);
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let first_req = json!({
+        "model": MODEL,
+        "max_completion_tokens": 300,
+        "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "developer", "content": "Answer in English."},
+            {"role": "user", "content": [
+                {"type": "text", "text": "Where is this, and what time is it there?"},
+                {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{png}")}}
+            ]}
+        ],
+        "tools": [
+            {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}},
+            {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}
+        ]
+    });
+    let first = post(&kt, &first_req).await;
+    assert_eq!(first.status, 200, "{first:#?}");
+    let message = &first.body["choices"][0]["message"];
+    assert_eq!(message["content"], "Checking both.", "{first:#?}");
+    assert_eq!(first.body["choices"][0]["finish_reason"], "tool_calls");
+    let calls = message["tool_calls"].as_array().unwrap();
+    let names: Vec<&str> = calls
+        .iter()
+        .map(|c| c["function"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["get_weather", "get_time"]);
+    assert_eq!(calls[1]["function"]["arguments"], "{}");
+    let ids: Vec<&str> = calls.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_ne!(ids[0], ids[1], "each call has its own id");
+
+    let mut follow = first_req.clone();
+    let msgs = follow["messages"].as_array_mut().unwrap();
+    msgs.push(message.clone());
+    msgs.push(json!({"role": "tool", "tool_call_id": ids[0], "content": "18C"}));
+    msgs.push(json!({"role": "tool", "tool_call_id": ids[1],
+                     "content": [{"type": "text", "text": "12:00"}]}));
+    let second = post(&kt, &follow).await;
+    assert_eq!(second.status, 200, "{second:#?}");
+    assert_eq!(
+        second.body["choices"][0]["message"]["content"],
+        "18C at noon."
+    );
+    stop(&mut kt);
+
+    let sent = up.calls();
+    assert_eq!(sent.len(), 2);
+    let body = &sent[0].body;
+    assert_eq!(
+        body["systemInstruction"]["parts"],
+        json!([{"text": "You are terse.\n\nAnswer in English."}]),
+        "{body:#}"
+    );
+    assert_eq!(body["generationConfig"], json!({"maxOutputTokens": 300}));
+    assert_eq!(
+        body["contents"],
+        json!([{"role": "user", "parts": [
+            {"text": "Where is this, and what time is it there?"},
+            {"inlineData": {"mimeType": "image/png", "data": png}}
+        ]}])
+    );
+    let contents = sent[1].body["contents"].as_array().unwrap();
+    assert_eq!(contents.len(), 3, "{:#}", sent[1].body);
+    assert_eq!(
+        contents[1],
+        json!({"role": "model", "parts": [
+            {"text": "Checking both."},
+            {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+             "thoughtSignature": "skip_thought_signature_validator"},
+            {"functionCall": {"name": "get_time", "args": {}}}
+        ]})
+    );
+    assert_eq!(
+        contents[2],
+        json!({"role": "user", "parts": [
+            {"functionResponse": {"name": "get_weather", "response": {"output": "18C"}}},
+            {"functionResponse": {"name": "get_time", "response": {"output": "12:00"}}}
+        ]})
+    );
+}
+
+// Proves a Gemini target whose GEMINI_API_KEY is unset answers 500 missing_api_key naming the
+// variable, without calling Gemini (upstream 0 calls).
+#[tokio::test(flavor = "multi_thread")]
+async fn unset_key_names_the_variable() {
+    let up = fake_upstream(gemini_reply).await;
+    let mut kt = Kt::start(&gemini_config(&up.url(), ""), &keys());
+    let a = post(&kt, &chat(MODEL, "Hello.")).await;
+    stop(&mut kt);
+    assert_eq!(a.status, 500, "{a:#?}");
+    assert_eq!(a.body["error"]["code"], "missing_api_key", "{a:#?}");
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("GEMINI_API_KEY"),
+        "{a:#?}"
+    );
+    assert_eq!(up.count(), 0);
+}
+
+// Proves a Gemini base_url with a trailing `/` or `/v1` still reaches
+// /v1beta/models/{model}:generateContent, and one that already holds `/v1beta` (as Google's
+// REST examples show it) is warned about at start with the base_url to use (1 call each).
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_base_url_forms() {
+    for suffix in ["/", "/v1", "/v1beta"] {
+        let up = fake_upstream(gemini_reply).await;
+        let base = format!("{}{suffix}", up.url());
+        let mut kt = Kt::start(&gemini_config(&base, ""), &gemini_keys());
+        let a = post(&kt, &chat(MODEL, "Hello.")).await;
+        let log = stop(&mut kt);
+        let paths: Vec<String> = up.calls().into_iter().map(|c| c.path).collect();
+        let warned = log.contains(&format!(
+            "already contains the `/v1beta/...` path, which kt adds itself \
+             (`/v1beta/models/MODEL:generateContent`); set base_url to `{}`",
+            up.url()
+        ));
+        if suffix == "/v1beta" {
+            assert!(warned, "base_url {base}:\n{log}");
+            assert_eq!(
+                paths,
+                [format!("/v1beta/v1beta/models/{MODEL}:generateContent")]
+            );
+        } else {
+            assert_eq!(a.status, 200, "base_url {base}: {a:#?}");
+            assert!(!warned, "base_url {base}:\n{log}");
+            assert_eq!(
+                paths,
+                [format!("/v1beta/models/{MODEL}:generateContent")],
+                "base_url {base}"
+            );
+        }
     }
 }
