@@ -1289,3 +1289,54 @@ async fn gemini_base_url_forms() {
         }
     }
 }
+
+// Proves a Gemini stream cut at arbitrary byte boundaries — inside a JSON object, between the
+// `\r` and `\n` of a CRLF line end, inside a multi-byte character — is reassembled: the caller
+// gets the whole text, in order, then [DONE] (upstream 1 call).
+#[tokio::test(flavor = "multi_thread")]
+async fn stream_split_anywhere_is_reassembled() {
+    let pieces = ["Crème ", "brûlée ", "🍮 ", "done."];
+    let body: String = gemini_sse(MODEL, &pieces, Tokens::new(7, 6)).concat();
+    let bytes = body.as_bytes().to_vec();
+    // Cut points: every CRLF split between \r and \n, each emoji/accent split inside, plus
+    // a fixed stride through the JSON.
+    let mut cuts: Vec<usize> = (1..bytes.len()).step_by(37).collect();
+    for (i, w) in bytes.windows(2).enumerate() {
+        if w == b"\r\n" || (w[0] >= 0xc0 && w[1] & 0xc0 == 0x80) {
+            cuts.push(i + 1);
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut frames = Vec::new();
+    let mut from = 0;
+    for cut in cuts.into_iter().chain([bytes.len()]) {
+        frames.push((
+            Duration::from_millis(1),
+            axum::body::Bytes::copy_from_slice(&bytes[from..cut]),
+        ));
+        from = cut;
+    }
+    let up = fake_upstream(move |_| Reply::sse_bytes(frames.clone())).await;
+    let mut kt = start(&up);
+    let a = post(&kt, &stream_chat(MODEL, "dessert", true)).await;
+    stop(&mut kt);
+    assert_eq!(a.status, 200, "{a:#?}");
+    let payloads = sse_payloads(&a.body);
+    assert_eq!(payloads.last(), Some(&None), "{a:#?}");
+    let chunks: Vec<&Value> = payloads.iter().flatten().collect();
+    let text: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(text, pieces.concat());
+    let usage = &chunks.last().unwrap()["usage"];
+    assert_eq!(
+        (
+            usage["prompt_tokens"].as_u64(),
+            usage["completion_tokens"].as_u64()
+        ),
+        (Some(7), Some(6)),
+        "{a:#?}"
+    );
+}
