@@ -1,15 +1,19 @@
 //! The official OpenAI and Anthropic Python SDKs (pinned in tests/sdk/requirements.txt,
 //! installed by tests/setup.sh) drive kt end to end: plain and streamed completions, tool
 //! calls (plain, streamed, and the tool-result round trip), a mid-stream error, and error
-//! statuses mapped to the SDK's exception classes — each SDK with an OpenAI primary, an
-//! Anthropic primary and a Bedrock primary (the fake Bedrock of tests/common/bedrock.rs,
-//! which verifies kt's SigV4 signatures). The OpenAI SDK speaks `/v1/chat/completions`,
-//! `/v1/embeddings` and `/v1/models/{id}`, the Anthropic SDK `/v1/messages`,
-//! `/v1/messages/count_tokens` and `/v1/models`.
+//! statuses mapped to the SDK's exception classes — each SDK with an OpenAI, an Anthropic,
+//! a Gemini and a Bedrock primary (the fake Bedrock of tests/common/bedrock.rs verifies
+//! kt's SigV4 signatures). The OpenAI SDK speaks `/v1/chat/completions`, `/v1/embeddings`
+//! and `/v1/models/{id}`, the Anthropic SDK `/v1/messages`, `/v1/messages/count_tokens`
+//! and `/v1/models`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::bedrock as br;
+use common::gemini::{
+    Tokens, first_user_text, function_responses, gemini_error, gemini_ok, gemini_rate_limited,
+    gemini_sse, gemini_stream, gemini_tool_call, gemini_tool_sse, model_in_path,
+};
 use common::*;
 
 use std::path::PathBuf;
@@ -36,6 +40,14 @@ fn sdk_python() -> PathBuf {
 const PIECES: &[&str] = &["Technical ", "debt ", "is ", "borrowed ", "time."];
 const TOOL_ANSWER: &str = "It is 18C in Paris.";
 const GATEWAY_KEY: &str = "kt-gw-sdk-0123456789abcdef";
+const GEMINI_KEY: &str = "AIzaSyKtTest-sdk-gemini-0123456789abc";
+
+/// The test keys plus GEMINI_API_KEY.
+fn sdk_keys() -> Vec<(&'static str, &'static str)> {
+    let mut k = keys();
+    k.push(("GEMINI_API_KEY", GEMINI_KEY));
+    k
+}
 
 /// The first user message's text, in either wire format (a system message may come first).
 fn user_prompt(call: &Call) -> String {
@@ -316,6 +328,69 @@ fn assert_bedrock_round_trip(up: &br::FakeBedrock) {
     );
 }
 
+/// The same cases from a fake Gemini primary: `generateContent` answers, `alt=sse`
+/// streams (a thought summary before the function call; a `google.rpc.Status` event
+/// midway) and `google.rpc` errors. The tool round trip's second leg carries a
+/// `functionResponse`.
+fn gemini_primary(call: &Call) -> Reply {
+    let gap = Duration::from_millis(5);
+    let model = model_in_path(call);
+    let streamed = common::gemini::is_streamed(call);
+    if !function_responses(call).is_empty() {
+        return gemini_ok(&model, TOOL_ANSWER, 40, 6);
+    }
+    let paris = json!({"city": "Paris"});
+    match (first_user_text(call).as_str(), streamed) {
+        ("case:ok", false) => gemini_ok(&model, &PIECES.concat(), 12, 5),
+        ("case:ok", true) => gemini_stream(gemini_sse(&model, PIECES, Tokens::new(12, 5)), gap),
+        ("case:tool", false) => gemini_tool_call(&model, "get_weather", paris, Tokens::new(30, 9)),
+        ("case:tool", true) => gemini_stream(
+            gemini_tool_sse(&model, "get_weather", paris, Tokens::new(30, 9)),
+            gap,
+        ),
+        ("case:midway", _) => {
+            let mut frames = gemini_sse(&model, PIECES, Tokens::new(12, 5));
+            frames.truncate(2);
+            frames.push(common::gemini::gemini_error_frame(
+                503,
+                "UNAVAILABLE",
+                "The model is overloaded.",
+            ));
+            gemini_stream(frames, gap)
+        }
+        ("case:429", _) => gemini_rate_limited(&model, "20s"),
+        ("case:500", _) => gemini_error(500, "INTERNAL", "An internal error has occurred."),
+        _ => gemini_error(400, "INVALID_ARGUMENT", "bad request"),
+    }
+}
+
+/// The Gemini primary's tool round trip: the model turn replays the call (signed, as
+/// Gemini 3 requires) and the user turn answers it by the function's name.
+fn assert_gemini_round_trip(up: &Upstream) {
+    let calls = up.calls();
+    assert!(
+        calls.iter().all(|c| c.path.starts_with("/v1beta/models/")
+            && c.header("x-goog-api-key") == Some(GEMINI_KEY)),
+        "{calls:#?}"
+    );
+    let round_trip = calls
+        .iter()
+        .find(|c| !function_responses(c).is_empty())
+        .unwrap();
+    let contents = round_trip.body["contents"].as_array().unwrap();
+    assert_eq!(contents.len(), 3, "{:#}", round_trip.body);
+    assert_eq!(contents[1]["role"], "model");
+    assert_eq!(
+        contents[1]["parts"][0]["functionCall"],
+        json!({"name": "get_weather", "args": {"city": "Paris"}})
+    );
+    assert_eq!(
+        contents[2],
+        json!({"role": "user", "parts": [{"functionResponse": {"name": "get_weather",
+                                                                "response": {"output": "18C"}}}]})
+    );
+}
+
 /// What every OpenAI SDK run must show, whichever primary answered.
 fn assert_sdk_accepts(seen: &Value) {
     assert_eq!(
@@ -429,6 +504,20 @@ async fn openai_sdk_against_bedrock_primary() {
     assert_bedrock_round_trip(&up);
 }
 
+// Proves the OpenAI SDK accepts kt's translation of a Gemini primary's answers, function
+// calls and alt=sse streams (including a google.rpc error event mid-stream), and the tool
+// round trip reaches Gemini as a signed functionCall and a named functionResponse.
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_sdk_against_gemini_primary() {
+    let up = fake_upstream(gemini_primary).await;
+    let cfg = format!(
+        "{CONFIG_HEAD}{}",
+        target_yaml("gemini", "gemini", &up.url(), "GEMINI_API_KEY", "")
+    );
+    assert_sdk_accepts(&sdk_against(&cfg).await);
+    assert_gemini_round_trip(&up);
+}
+
 /// What every Anthropic SDK run must show, whichever primary answered.
 fn assert_anthropic_sdk_accepts(seen: &Value) {
     let text = PIECES.concat();
@@ -509,7 +598,7 @@ async fn anthropic_sdk_against(cfg: &str) -> (Value, Vec<Value>) {
 /// [`anthropic_sdk_against`] with `extra` environment variables for the gateway (any AWS
 /// variable not among them is removed).
 async fn anthropic_sdk_against_with(cfg: &str, extra: &[(&str, &str)]) -> (Value, Vec<Value>) {
-    let mut envs = keys();
+    let mut envs = sdk_keys();
     envs.push(("KT_GATEWAY_KEY", GATEWAY_KEY));
     envs.extend_from_slice(extra);
     let mut kt = br::start_kt(cfg, &envs);
@@ -629,7 +718,7 @@ async fn sdk_against(cfg: &str) -> Value {
 /// [`sdk_against`] with `extra` environment variables for the gateway (any AWS variable
 /// not among them is removed).
 async fn sdk_against_with(cfg: &str, extra: &[(&str, &str)]) -> Value {
-    let mut envs = keys();
+    let mut envs = sdk_keys();
     envs.extend_from_slice(extra);
     let mut kt = br::start_kt(cfg, &envs);
     let url = kt.url("/v1");
@@ -655,4 +744,28 @@ fn run_script(script: &str, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+// Proves the Anthropic SDK accepts kt's /v1/messages answers, streams, tool use and errors
+// when the primary speaks Gemini (Messages → generateContent and back), mirrored to the
+// OpenAI shadow and recorded as anthropic ingress.
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_sdk_against_gemini_primary() {
+    let up = fake_upstream(gemini_primary).await;
+    let shadow = fake_upstream(|c| openai_ok(&model_of(c), "Technical debt.", 10, 3)).await;
+    let primary = target_yaml("primary", "gemini", &up.url(), "GEMINI_API_KEY", "");
+    let (seen, evs) = anthropic_sdk_against(&anthropic_sdk_config(&primary, &shadow)).await;
+    assert_anthropic_sdk_accepts(&seen);
+    assert_anthropic_events(&evs, &shadow);
+    assert_gemini_round_trip(&up);
+    // The Messages `system` became Gemini's systemInstruction.
+    let plain = up
+        .calls()
+        .into_iter()
+        .find(|c| c.body.get("systemInstruction").is_some())
+        .unwrap();
+    assert_eq!(
+        plain.body["systemInstruction"],
+        json!({"parts": [{"text": "Be terse."}]})
+    );
 }

@@ -450,17 +450,22 @@ impl Provider {
     /// Removes this target's credentials from any message the upstream echoed back.
     fn scrub(&self, e: UpstreamError) -> UpstreamError {
         // For 401/403 the upstream's text is replaced entirely: providers echo a masked key
-        // (prefix and last characters) that exact-match redaction would miss.
+        // (prefix and last characters) that exact-match redaction would miss. So is any other
+        // status the provider marks as a credentials failure (Gemini answers a bad key with
+        // 400 `API_KEY_INVALID`): its text would make the caller doubt their own key.
         // Bedrock's AccessDeniedException is about model access ("You don't have access to
-        // the model…"), not the key, and AWS never echoes credentials: keep its text.
+        // the model…"), not the key, and AWS never echoes credentials: its text stays.
         if e.status() == Some(401) {
             self.auth.refused();
         }
         let model_access = matches!(&e, UpstreamError::Status { status: 403, code: Some(c), .. }
             if c == "AccessDeniedException");
-        if !model_access
+        let rejected = matches!(&e, UpstreamError::Status { status, kind, .. }
+            if matches!(status, 401 | 403) || kind == "authentication_error");
+        if rejected
+            && !model_access
             && let UpstreamError::Status {
-                status: status @ (401 | 403),
+                status,
                 kind,
                 code,
                 param,

@@ -5,7 +5,9 @@
 //! built by `openai_sse` / `anthropic_sse` in the real wire shapes (provider-apis.md §1.3,
 //! §2.3); the upstream's `StreamLog` says whether kt read each stream to the end.
 //! `aws`: a SigV4 verifier and an event-stream frame encoder written by hand, for fake
-//! Bedrock servers; `bedrock`: such a fake Bedrock Runtime; `google`: a Google OAuth token endpoint and service-account key files.
+//! Bedrock servers; `bedrock`: such a fake Bedrock Runtime; `google`: a Google OAuth token
+//! endpoint and service-account key files; `gemini`: `generateContent` answers, `alt=sse`
+//! streams and `google.rpc` errors (shared by the Gemini API and Gemini on Vertex).
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,6 +15,7 @@
 pub mod aws;
 /// A fake Bedrock Runtime (SigV4 or API-key checked, Converse and ConverseStream answers).
 pub mod bedrock;
+pub mod gemini;
 pub mod google;
 
 use std::io::{BufRead, BufReader};

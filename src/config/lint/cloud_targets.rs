@@ -1,7 +1,7 @@
 //! Rules for the cloud provider kinds' own target keys: `api_version`, `deployments` and
 //! `auth` (azure_openai), `region` (bedrock), `project` and `location` (vertex); the
-//! check that an Azure `base_url` does not already carry the path kt adds; and the
-//! credential warnings of all four cloud kinds.
+//! checks that an Azure or Gemini `base_url` does not already carry the path kt adds; and
+//! the credential warnings of all four cloud kinds.
 //!
 //! Credentials are only looked up, never printed: a warning names a variable, not its value.
 
@@ -462,6 +462,48 @@ pub(super) fn check_azure_base_url(cx: &mut Ctx<'_>, f: &Fields<'_>, base_url: &
         format!(
             "`{raw}` contains a `/deployments/...` path, which kt adds itself (map models to \
              deployment names under `deployments:`); set base_url to `{fixed}`"
+        )
+    };
+    cx.warn(&f.child("base_url"), &v.referenced, message);
+}
+
+/// Warns when a Gemini `base_url` already holds the path kt adds (`/v1beta/models/…`, as
+/// Google's REST examples show it), or is Gemini's OpenAI-compatible endpoint
+/// (`/v1beta/openai`), which the `openai` kind speaks: either way every call would miss.
+pub(super) fn check_gemini_base_url(cx: &mut Ctx<'_>, f: &Fields<'_>, base_url: &str) {
+    let (Some(v), Ok(url)) = (f.get("base_url"), url::Url::parse(base_url)) else {
+        return;
+    };
+    let segments: Vec<&str> = url.path_segments().map_or_else(Vec::new, Iterator::collect);
+    let Some(at) = segments.iter().position(|s| {
+        ["v1beta", "v1alpha", "models", "openai"]
+            .iter()
+            .any(|p| s.eq_ignore_ascii_case(p))
+    }) else {
+        return;
+    };
+    let mut fixed = url[..url::Position::BeforePath].to_owned();
+    for s in &segments[..at] {
+        fixed.push('/');
+        fixed.push_str(s);
+    }
+    let raw = match &v.value {
+        Node::Str(s) => s.trim(),
+        _ => base_url,
+    };
+    let message = if segments[at..]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case("openai"))
+    {
+        format!(
+            "`{raw}` is Gemini's OpenAI-compatible endpoint, which `provider: openai` speaks; \
+             for `provider: gemini` set base_url to `{fixed}`"
+        )
+    } else {
+        format!(
+            "`{raw}` already contains the `/{}/...` path, which kt adds itself \
+             (`/v1beta/models/MODEL:generateContent`); set base_url to `{fixed}`",
+            segments[at]
         )
     };
     cx.warn(&f.child("base_url"), &v.referenced, message);

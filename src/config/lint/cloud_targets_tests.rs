@@ -505,6 +505,54 @@ fn azure_base_url_rules() {
     );
 }
 
+// Proves a Gemini base_url that already holds `/v1beta` (a trailing `/v1` is dropped as for
+// every kind) or `/models/...`, or is the OpenAI-compatible endpoint, is reported with the URL
+// to use, while the bare host and a proxy prefix (`/v1/ACCOUNT/GATEWAY/google-ai-studio`) pass.
+#[test]
+fn gemini_base_url_rules() {
+    let target = |url: &str| {
+        lint_target(&format!(
+            "    - id: g\n      provider: gemini\n      secret_key_ref: {{env: GEMINI_API_KEY}}\n      base_url: {url}\n"
+        ))
+    };
+    let r = target("https://generativelanguage.googleapis.com/v1beta");
+    assert_eq!(
+        lines(&r),
+        ["c.yaml:6:17: warning: providers.targets[0].base_url: \
+          `https://generativelanguage.googleapis.com/v1beta` already contains the `/v1beta/...` \
+          path, which kt adds itself (`/v1beta/models/MODEL:generateContent`); set base_url to \
+          `https://generativelanguage.googleapis.com`"]
+    );
+    assert!(r.is_valid(), "only a warning");
+    let r = target("https://proxy.example.com/google/v1beta/models/");
+    assert!(
+        lines(&r)[0].ends_with("set base_url to `https://proxy.example.com/google`"),
+        "{:?}",
+        lines(&r)
+    );
+    let r = target("https://generativelanguage.googleapis.com/v1beta/openai/");
+    assert_eq!(
+        lines(&r),
+        ["c.yaml:6:17: warning: providers.targets[0].base_url: \
+          `https://generativelanguage.googleapis.com/v1beta/openai/` is Gemini's \
+          OpenAI-compatible endpoint, which `provider: openai` speaks; for `provider: gemini` \
+          set base_url to `https://generativelanguage.googleapis.com`"]
+    );
+    for fine in [
+        "https://generativelanguage.googleapis.com",
+        "https://generativelanguage.googleapis.com/v1",
+        "https://gateway.ai.cloudflare.com/v1/acct/gw/google-ai-studio",
+        "http://127.0.0.1:8080/",
+    ] {
+        let r = target(fine);
+        assert!(r.findings.is_empty(), "{fine}: {:#?}", lines(&r));
+    }
+    let r = lint_target(
+        "    - id: o\n      provider: openai\n      base_url: https://generativelanguage.googleapis.com/v1beta/openai\n",
+    );
+    assert!(r.findings.is_empty(), "{:#?}", lines(&r));
+}
+
 // Proves each cloud kind's credential warning: which variables are named, when a
 // secret_key_ref or auth replaces them, and that values never appear.
 #[test]

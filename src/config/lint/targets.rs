@@ -129,8 +129,14 @@ fn check_target(cx: &mut Ctx<'_>, path: &str, n: &SNode, ids: &mut TargetIds) ->
         (None, None) => None,
     };
 
-    if let (Some(ProviderKind::AzureOpenAi), Some(url)) = (kind, &base_url) {
-        cloud_targets::check_azure_base_url(cx, &f, url);
+    match (kind, &base_url) {
+        (Some(ProviderKind::AzureOpenAi), Some(url)) => {
+            cloud_targets::check_azure_base_url(cx, &f, url);
+        }
+        (Some(ProviderKind::Gemini), Some(url)) => {
+            cloud_targets::check_gemini_base_url(cx, &f, url);
+        }
+        _ => {}
     }
     let cloud = cloud_targets::check(cx, &f, kind, &label);
 
