@@ -1117,3 +1117,137 @@ async fn stored_objects_are_404_with_anthropic_primary() {
         "{evs:#?}"
     );
 }
+
+// Proves errors on /v1/responses come in OpenAI's shape: a malformed body (400 naming the
+// field, never sent upstream), an upstream 429 (status and retry-after kept), a wrong
+// method (405) and a missing gateway key (401); and a translated stream whose upstream
+// fails mid-way ends with `response.failed` carrying the error and the text so far.
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_use_openai_shape_and_failed_streams_end_failed() {
+    let up = fake_upstream(|c| match last_text(c).as_str() {
+        "case:429" => {
+            anthropic_error(429, "rate_limit_error", "Rate limited").header("retry-after", "7")
+        }
+        "case:midway" => {
+            let mut frames = anthropic_sse(&model_of(c), &PIECES[..1], 12, 1);
+            frames.truncate(4);
+            frames.push(sse_frame(
+                Some("error"),
+                &json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+            ));
+            Reply::sse(frames, Duration::from_millis(2))
+        }
+        _ => anthropic(c),
+    })
+    .await;
+    let cfg = single("anthropic", &up, "ANTHROPIC_API_KEY", "")
+        + "gateway:\n  api_keys:\n    - env: KT_GATEWAY_KEY\n";
+    let mut envs = keys();
+    envs.push(("KT_GATEWAY_KEY", "kt-gw-key-0123456789"));
+    let mut kt = Kt::start(&cfg, &envs);
+    let http = reqwest::Client::new();
+    let url = kt.url("/v1/responses");
+    let authed = |b: reqwest::RequestBuilder| b.bearer_auth("kt-gw-key-0123456789");
+    let assert_openai_error = |a: &Answer, status: u16| {
+        assert_eq!(a.status, status, "{a:#?}");
+        let err = a.body["error"].as_object().unwrap();
+        assert!(
+            err["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{a:#?}"
+        );
+        assert!(err["type"].is_string() && err.contains_key("param") && err.contains_key("code"));
+        assert!(
+            a.body.get("type").is_none(),
+            "not Anthropic's shape: {a:#?}"
+        );
+    };
+
+    let no_model = send(authed(http.post(&url)).json(&json!({"input": "hi"}))).await;
+    assert_openai_error(&no_model, 400);
+    assert_eq!(no_model.body["error"]["param"], "model");
+    let bad_input = send(
+        authed(http.post(&url)).json(&json!({"model": "m", "input": [{"type": "function_call"}]})),
+    )
+    .await;
+    assert_openai_error(&bad_input, 400);
+    assert_eq!(bad_input.body["error"]["param"], "input[0].call_id");
+
+    let limited = send(
+        authed(http.post(&url))
+            .json(&json!({"model": "claude-sonnet-4-20250514", "input": "case:429"})),
+    )
+    .await;
+    assert_openai_error(&limited, 429);
+    assert_eq!(limited.retry_after.as_deref(), Some("7"));
+
+    let wrong_method = send(authed(http.put(&url))).await;
+    assert_openai_error(&wrong_method, 405);
+    let unauthenticated = send(http.post(&url).json(&json!({"model": "m", "input": "hi"}))).await;
+    assert_openai_error(&unauthenticated, 401);
+    let stored_unauthenticated = send(http.get(kt.url("/v1/responses/resp_1"))).await;
+    assert_openai_error(&stored_unauthenticated, 401);
+
+    let mut resp = authed(http.post(&url))
+        .json(&json!({"model": "claude-sonnet-4-20250514", "input": "case:midway", "stream": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut text = String::new();
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let events: Vec<Value> = text
+        .split("\n\n")
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| {
+            let data = f.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+            serde_json::from_str(data).unwrap()
+        })
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "response.created",
+            "response.in_progress",
+            "response.output_item.added",
+            "response.content_part.added",
+            "response.output_text.delta",
+            "response.failed"
+        ]
+    );
+    let failed = &events[5]["response"];
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "server_error");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Overloaded"),
+        "{failed:#}"
+    );
+    assert_eq!(failed["output"][0]["content"][0]["text"], "Technical ");
+    assert_eq!(failed["output"][0]["status"], "incomplete");
+
+    stop(&mut kt);
+    assert_eq!(
+        up.count(),
+        2,
+        "only the 429 and the mid-way stream reached the primary"
+    );
+    let evs = common::events(&kt.db, 20);
+    assert!(evs.iter().all(|e| e["ingress"] == "responses"), "{evs:#?}");
+    let e = event(&evs, &no_model.id);
+    assert_eq!(
+        (e["status"].as_str(), e["http_status"].as_u64()),
+        (Some("rejected"), Some(400))
+    );
+    let e = event(&evs, &limited.id);
+    assert_eq!(
+        (e["status"].as_str(), e["http_status"].as_u64()),
+        (Some("error"), Some(429))
+    );
+    let streamed = evs.iter().find(|e| e["stream"] == true).unwrap();
+    assert_eq!(streamed["status"], "error", "{streamed:#}");
+}
