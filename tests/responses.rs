@@ -1251,3 +1251,133 @@ async fn errors_use_openai_shape_and_failed_streams_end_failed() {
     let streamed = evs.iter().find(|e| e["stream"] == true).unwrap();
     assert_eq!(streamed["status"], "error", "{streamed:#}");
 }
+
+// Proves `action: redact` also rewrites the caller's own Responses body before it leaves
+// kt: the OpenAI primary and the OpenAI shadow (which get that body) and the Anthropic
+// shadow (which gets the translation) never see the e-mail or card, wherever the caller
+// put them (instructions, a text part, an easy message, a function call's output).
+#[tokio::test(flavor = "multi_thread")]
+async fn redact_policy_rewrites_the_native_body() {
+    let primary = fake_upstream(openai_responses).await;
+    let claude = fake_upstream(|c| anthropic_ok(&model_of(c), TEXT, 11, 5)).await;
+    let candidate = fake_upstream(openai_responses).await;
+    let cfg = mirror_cfg(&primary, &claude, &candidate)
+        + "policies:\n  - name: pii\n    type: content_filter\n    action: redact\n";
+    let mut kt = Kt::start(&cfg, &keys());
+    let email = "jane.doe@example.com";
+    let card = "4111 1111 1111 1111";
+    let a = post_responses(
+        &kt,
+        &json!({"model": "gpt-4o-mini", "instructions": format!("Reply to {email}."),
+                "input": [
+                    {"role": "user", "content": [{"type": "input_text", "text": format!("Card {card}.")}]},
+                    {"type": "function_call", "call_id": "call_1", "name": "lookup", "arguments": "{}"},
+                    {"type": "function_call_output", "call_id": "call_1", "output": format!("owner {email}")},
+                    {"role": "user", "content": format!("Mail {email} again.")}],
+                "tools": [{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}]}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{a:#?}");
+    stop(&mut kt);
+    let calls: Vec<Call> = [&primary, &claude, &candidate]
+        .iter()
+        .flat_map(|u| u.calls())
+        .collect();
+    assert_eq!(calls.len(), 3, "{calls:#?}");
+    for call in &calls {
+        let sent = call.body.to_string();
+        assert!(
+            !sent.contains(email) && !sent.contains(card),
+            "{}: {sent}",
+            call.path
+        );
+        assert_eq!(
+            sent.matches("[REDACTED:email]").count(),
+            3,
+            "{}: {sent}",
+            call.path
+        );
+        assert!(
+            sent.contains("[REDACTED:credit_card]"),
+            "{}: {sent}",
+            call.path
+        );
+    }
+}
+
+// Proves `log_requests` keeps a Responses request for replay as its Chat translation, but
+// not one that depends on state stored at OpenAI (`previous_response_id`): without that
+// state it would be another question, so `kt mirror replay` never sends it anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn stateful_requests_are_not_logged_for_replay() {
+    let primary = fake_upstream(openai_responses).await;
+    let claude = fake_upstream(|c| anthropic_ok(&model_of(c), TEXT, 11, 5)).await;
+    let cfg = format!(
+        "{CONFIG_HEAD}{}{}traffic_mirror:
+  enabled: false
+  primary: openai
+  shadow: claude
+  model_mapping:
+    gpt-4o-mini: claude-sonnet-4-20250514
+  log_requests: true
+",
+        target_yaml("openai", "openai", &primary.url(), "OPENAI_API_KEY", ""),
+        target_yaml(
+            "claude",
+            "anthropic",
+            &claude.url(),
+            "ANTHROPIC_API_KEY",
+            ""
+        ),
+    );
+    let mut kt = Kt::start(&cfg, &keys());
+    let plain = post_responses(
+        &kt,
+        &json!({"model": "gpt-4o-mini", "instructions": "Be terse.", "input": "Hello?"}),
+    )
+    .await;
+    assert_eq!(plain.status, 200, "{plain:#?}");
+    let stateful = post_responses(
+        &kt,
+        &json!({"model": "gpt-4o-mini", "input": "And then?", "previous_response_id": "resp_prev1"}),
+    )
+    .await;
+    assert_eq!(stateful.status, 200, "{stateful:#?}");
+    stop(&mut kt);
+    assert_eq!(primary.count(), 2);
+
+    let conn = read_only(&kt);
+    let logged = |id: &str| -> Option<String> {
+        conn.query_row(
+            "SELECT request_body FROM requests WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let body: Value = serde_json::from_str(&logged(&plain.id).unwrap()).unwrap();
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hello?"}])
+    );
+    assert_eq!(
+        logged(&stateful.id),
+        None,
+        "a stateful request is not replayable"
+    );
+
+    let out = kt_cmd(&["mirror", "replay", "--shadow", "claude", "--policy-config"])
+        .arg(kt.dir.path().join("policy-config.yaml"))
+        .arg("--db")
+        .arg(&kt.db)
+        .envs(keys())
+        .output()
+        .unwrap();
+    stdout_ok(&out);
+    let calls = claude.calls();
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert_eq!(
+        calls[0].body["messages"],
+        json!([{"role": "user", "content": "Hello?"}])
+    );
+}
