@@ -1381,3 +1381,84 @@ async fn stateful_requests_are_not_logged_for_replay() {
         json!([{"role": "user", "content": "Hello?"}])
     );
 }
+
+// Proves function calls are compared across wire formats: an OpenAI primary's native
+// `function_call` items (plain and streamed) agree with an Anthropic shadow's tool_use for
+// the same call, and disagree with an OpenAI shadow calling the tool for another city.
+#[tokio::test(flavor = "multi_thread")]
+async fn mirrored_tool_calls_are_compared_across_formats() {
+    let gap = Duration::from_millis(1);
+    let call_reply = |city: &'static str| {
+        move |c: &Call| {
+            let args = format!("{{\"city\":\"{city}\"}}");
+            if c.body["stream"] == true {
+                let (a, b) = args.split_at(8);
+                Reply::sse(
+                    responses_call_sse(&model_of(c), "call_1", "get_weather", &[a, b]),
+                    gap,
+                )
+            } else {
+                Reply::json(
+                    200,
+                    responses_object(
+                        &model_of(c),
+                        "completed",
+                        vec![responses_call_item("call_1", "get_weather", &args)],
+                        Some((30, 9)),
+                    ),
+                )
+            }
+        }
+    };
+    let primary = fake_upstream(call_reply("Paris")).await;
+    let claude = fake_upstream(anthropic).await;
+    let candidate = fake_upstream(call_reply("Lyon")).await;
+    let mut kt = Kt::start(&mirror_cfg(&primary, &claude, &candidate), &keys());
+    let tools = json!([{"type": "function", "name": "get_weather",
+                        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]);
+    let plain = post_responses(
+        &kt,
+        &json!({"model": "gpt-4o-mini", "input": "Weather in Paris?", "tools": tools}),
+    )
+    .await;
+    assert_eq!(plain.status, 200, "{plain:#?}");
+    assert_eq!(plain.body["output"][0]["type"], "function_call");
+    let (status, _, seen) = stream_responses(
+        &kt,
+        &json!({"model": "gpt-4o-mini", "input": "Weather in Paris?", "tools": tools, "stream": true}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(seen.last().unwrap().name, "response.completed");
+    stop(&mut kt);
+
+    let conn = read_only(&kt);
+    let rows: Vec<(String, bool, String, Option<bool>)> = {
+        let mut st = conn
+            .prepare(
+                "SELECT s.shadow_target, r.stream, s.status, s.tool_calls_agree FROM shadow_results s
+                 JOIN requests r ON r.id = s.request_id ORDER BY s.shadow_target, r.stream",
+            )
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let row =
+        |t: &str, s: bool, agree: bool| (t.to_string(), s, "success".to_string(), Some(agree));
+    assert_eq!(
+        rows,
+        [
+            row("candidate", false, false),
+            row("candidate", true, false),
+            row("claude", false, true),
+            row("claude", true, true),
+        ]
+    );
+    let evs = events(&kt.db, 5);
+    assert!(
+        evs.iter().all(|e| e["finish_reason"] == "tool_calls"),
+        "{evs:#?}"
+    );
+}

@@ -515,45 +515,17 @@ fn has_function_output(call: &Call) -> bool {
 
 /// The completed `function_call` item for get_weather(city=Paris).
 fn weather_call_item() -> Value {
-    json!({"type": "function_call", "id": "fc_0a1b2c", "call_id": "call_1", "name": "get_weather",
-           "arguments": "{\"city\":\"Paris\"}", "status": "completed"})
+    responses_call_item("call_1", "get_weather", "{\"city\":\"Paris\"}")
 }
 
 /// A Responses event stream calling get_weather(city=Paris), the arguments in two pieces.
 fn responses_tool_sse(model: &str) -> Vec<String> {
-    let open = responses_object(model, "in_progress", vec![], None);
-    let ids = |more: Value| {
-        let mut m = json!({"item_id": "fc_0a1b2c", "output_index": 0});
-        m.as_object_mut()
-            .unwrap()
-            .extend(more.as_object().unwrap().clone());
-        m
-    };
-    let mut pending = weather_call_item();
-    pending["arguments"] = json!("");
-    pending["status"] = json!("in_progress");
-    let events = [
-        json!({"type": "response.created", "response": open}),
-        json!({"type": "response.in_progress", "response": open}),
-        json!({"type": "response.output_item.added", "output_index": 0, "item": pending}),
-        ids(json!({"type": "response.function_call_arguments.delta", "delta": "{\"city\":"})),
-        ids(json!({"type": "response.function_call_arguments.delta", "delta": "\"Paris\"}"})),
-        ids(
-            json!({"type": "response.function_call_arguments.done", "name": "get_weather",
-                   "arguments": "{\"city\":\"Paris\"}"}),
-        ),
-        json!({"type": "response.output_item.done", "output_index": 0, "item": weather_call_item()}),
-        json!({"type": "response.completed",
-               "response": responses_object(model, "completed", vec![weather_call_item()], Some((30, 9)))}),
-    ];
-    events
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut e)| {
-            e["sequence_number"] = json!(i);
-            sse_frame(Some(e["type"].as_str().unwrap()), &e)
-        })
-        .collect()
+    responses_call_sse(
+        model,
+        "call_1",
+        "get_weather",
+        &["{\"city\":", "\"Paris\"}"],
+    )
 }
 
 /// A fake OpenAI primary speaking the Responses API, answering by the prompt like

@@ -557,6 +557,49 @@ pub fn responses_sse(model: &str, pieces: &[&str], input: u64, output: u64) -> V
         .collect()
 }
 
+/// A completed `function_call` output item (its item id is `fc_` + `call_id`).
+pub fn responses_call_item(call_id: &str, name: &str, arguments: &str) -> Value {
+    json!({"type": "function_call", "id": format!("fc_{call_id}"), "call_id": call_id,
+           "name": name, "arguments": arguments, "status": "completed"})
+}
+
+/// A Responses API event stream calling one function, its arguments in `pieces` (§5.5):
+/// `response.created`, `response.in_progress`, the call's `output_item.added`, one
+/// `function_call_arguments.delta` per piece, `.done`, `output_item.done`, and
+/// `response.completed` with usage.
+pub fn responses_call_sse(model: &str, call_id: &str, name: &str, pieces: &[&str]) -> Vec<String> {
+    let done = responses_call_item(call_id, name, &pieces.concat());
+    let item_id = done["id"].clone();
+    let mut pending = done.clone();
+    pending["arguments"] = json!("");
+    pending["status"] = json!("in_progress");
+    let open = responses_object(model, "in_progress", vec![], None);
+    let mut events = vec![
+        json!({"type": "response.created", "response": open}),
+        json!({"type": "response.in_progress", "response": open}),
+        json!({"type": "response.output_item.added", "output_index": 0, "item": pending}),
+    ];
+    for p in pieces {
+        events.push(json!({"type": "response.function_call_arguments.delta",
+                           "item_id": item_id, "output_index": 0, "delta": p}));
+    }
+    events.push(
+        json!({"type": "response.function_call_arguments.done", "item_id": item_id,
+                       "output_index": 0, "name": name, "arguments": pieces.concat()}),
+    );
+    events.push(json!({"type": "response.output_item.done", "output_index": 0, "item": done}));
+    events.push(json!({"type": "response.completed",
+                       "response": responses_object(model, "completed", vec![done], Some((30, 9)))}));
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            e["sequence_number"] = json!(i);
+            sse_frame(Some(e["type"].as_str().unwrap()), &e)
+        })
+        .collect()
+}
+
 /// An address where nothing listens (connections are refused).
 pub fn refused_url() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
