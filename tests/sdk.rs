@@ -535,8 +535,34 @@ fn openai_responses_primary(call: &Call) -> Reply {
     let gap = Duration::from_millis(5);
     let model = model_of(call);
     let streamed = call.body["stream"] == true;
-    if call.path != "/v1/responses" {
-        return openai_error(404, "invalid_request_error", "not_found", "unknown path");
+    match (call.method.as_str(), call.path.as_str()) {
+        ("POST", "/v1/responses") => {}
+        ("GET", "/v1/responses/resp_stored1") => {
+            let mut r = responses_object(
+                &model,
+                "completed",
+                vec![responses_message(&PIECES.concat())],
+                Some((12, 5)),
+            );
+            r["id"] = json!("resp_stored1");
+            r["model"] = json!("gpt-4o-mini");
+            return Reply::json(200, r);
+        }
+        ("GET", "/v1/responses/resp_stored1/input_items") => {
+            return Reply::json(
+                200,
+                json!({"object": "list", "data": [{"id": "msg_in1", "type": "message", "role": "user",
+                       "status": "completed", "content": [{"type": "input_text", "text": "case:ok"}]}],
+                       "first_id": "msg_in1", "last_id": "msg_in1", "has_more": false}),
+            );
+        }
+        ("DELETE", "/v1/responses/resp_stored1") => {
+            return Reply::json(
+                200,
+                json!({"id": "resp_stored1", "object": "response", "deleted": true}),
+            );
+        }
+        _ => return openai_error(404, "invalid_request_error", "not_found", "unknown path"),
     }
     if has_function_output(call) {
         if streamed {
@@ -642,6 +668,29 @@ fn assert_responses_sdk_accepts(seen: &Value, call_id: &str) {
     assert_eq!(seen["case:429"]["status"], 429);
 }
 
+/// What the SDK's stored-object calls must show when an OpenAI primary holds the response.
+fn assert_stored_objects_found(seen: &Value) {
+    assert_eq!(
+        seen["retrieve"],
+        json!({"id": "resp_stored1", "text": PIECES.concat(), "status": "completed"}),
+        "{seen:#}"
+    );
+    assert_eq!(
+        seen["input_items"],
+        json!({"ids": ["msg_in1"], "has_more": false}),
+        "{seen:#}"
+    );
+    assert_eq!(seen["delete"], json!({"result": null}), "{seen:#}");
+}
+
+/// What they must show when the primary does not speak the Responses API: NotFoundError.
+fn assert_stored_objects_not_found(seen: &Value) {
+    for key in ["retrieve", "input_items", "delete"] {
+        assert_eq!(seen[key]["exception"], "NotFoundError", "{key}: {seen:#}");
+        assert_eq!(seen[key]["status"], 404, "{key}: {seen:#}");
+    }
+}
+
 /// What an Agents SDK run must show: for the plain and the streamed run, the tool ran once
 /// with Paris and the agent's final output is the answer after the tool's result.
 fn assert_agent_ran(seen: &Value) {
@@ -679,9 +728,10 @@ async fn responses_sdks_against(cfg: &str) -> (Value, Value, Vec<Value>) {
     (responses, agents, events(&kt.db, 100))
 }
 
-// Proves the OpenAI SDK's `client.responses` (create, stream, parse, tools) and an Agents SDK
-// agent with a function tool accept kt's passthrough of an OpenAI primary that speaks the
-// Responses API, the primary getting the SDK's own bodies.
+// Proves the OpenAI SDK's `client.responses` (create, stream, parse, tools, and retrieve,
+// input_items.list and delete of a stored response) and an Agents SDK agent with a function
+// tool accept kt's passthrough of an OpenAI primary that speaks the Responses API, the
+// primary getting the SDK's own bodies.
 #[tokio::test(flavor = "multi_thread")]
 async fn responses_sdks_against_openai_primary() {
     let up = fake_upstream(openai_responses_primary).await;
@@ -691,12 +741,28 @@ async fn responses_sdks_against_openai_primary() {
     );
     let (seen, agent, evs) = responses_sdks_against(&cfg).await;
     assert_responses_sdk_accepts(&seen, "call_1");
+    assert_stored_objects_found(&seen);
     assert_agent_ran(&agent);
     assert!(evs.iter().all(|e| e["ingress"] == "responses"), "{evs:#?}");
     let calls = up.calls();
     assert!(
-        calls.iter().all(|c| c.path == "/v1/responses"),
+        calls
+            .iter()
+            .all(|c| c.method != "POST" || c.path == "/v1/responses"),
         "{calls:#?}"
+    );
+    let stored: Vec<(&str, &str)> = calls
+        .iter()
+        .filter(|c| c.method != "POST")
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("GET", "/v1/responses/resp_stored1"),
+            ("GET", "/v1/responses/resp_stored1/input_items"),
+            ("DELETE", "/v1/responses/resp_stored1")
+        ]
     );
     // `parse` sent its pydantic model as a strict JSON schema, passed through as it is.
     let parse = calls
@@ -709,7 +775,7 @@ async fn responses_sdks_against_openai_primary() {
 
 // Proves the same SDKs accept kt's translation of an Anthropic primary: response objects,
 // event streams, function calls and their round trip (the agent's tool loop included), and
-// JSON schema output through `output_config`.
+// JSON schema output through `output_config`; the stored-object calls raise NotFoundError.
 #[tokio::test(flavor = "multi_thread")]
 async fn responses_sdks_against_anthropic_primary() {
     let up = fake_upstream(anthropic_primary).await;
@@ -719,6 +785,7 @@ async fn responses_sdks_against_anthropic_primary() {
     );
     let (seen, agent, evs) = responses_sdks_against(&cfg).await;
     assert_responses_sdk_accepts(&seen, "toolu_1");
+    assert_stored_objects_not_found(&seen);
     assert_agent_ran(&agent);
     assert!(evs.iter().all(|e| e["ingress"] == "responses"), "{evs:#?}");
     let calls = up.calls();

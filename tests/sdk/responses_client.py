@@ -2,8 +2,9 @@
 
 Usage: python responses_client.py BASE_URL
 `client.responses.create` (plain, a function tool and its round trip), `client.responses.stream`
-(events and the final response, text and a function call) and `client.responses.parse` with a
-pydantic model (JSON schema output). Each check catches its own exception so one failure does not
+(events and the final response, text and a function call), `client.responses.parse` with a
+pydantic model (JSON schema output), and the stored-object calls (`retrieve`, `input_items.list`,
+`delete`). Each check catches its own exception so one failure does not
 hide the others.
 """
 import json
@@ -92,6 +93,24 @@ try:
         {"call_id": c.call_id, "name": c.name, "arguments": json.loads(c.arguments)} for c in calls]}
 except Exception as e:  # noqa: BLE001
     out["stream_tool"] = failed(e)
+
+# The stored-object routes: answered by an OpenAI primary, 404 (NotFoundError) otherwise.
+try:
+    r = client.responses.retrieve("resp_stored1")
+    out["retrieve"] = {"id": r.id, "text": r.output_text, "status": r.status}
+except Exception as e:  # noqa: BLE001
+    out["retrieve"] = failed(e)
+
+try:
+    page = client.responses.input_items.list("resp_stored1", limit=5, order="asc")
+    out["input_items"] = {"ids": [i.id for i in page.data], "has_more": page.has_more}
+except Exception as e:  # noqa: BLE001
+    out["input_items"] = failed(e)
+
+try:
+    out["delete"] = {"result": client.responses.delete("resp_stored1")}
+except Exception as e:  # noqa: BLE001
+    out["delete"] = failed(e)
 
 try:
     client.responses.create(model="gpt-4o-mini", input="case:429")
