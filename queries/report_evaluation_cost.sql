@@ -2,6 +2,8 @@
 -- :source as in report_groups.sql) and evaluator, kept apart from the primary's and the
 -- shadow's cost. Every evaluation row of the window's pairs counts, failed ones included
 -- (a failed call may still have been billed); skipped ones made no call.
+-- Reads `report_pairs`, the TEMP copy of the window's pairs: run report_materialize.sql
+-- first on the same connection, with the same parameters.
 -- Columns: gkey, kind (semantic | judge), evaluations (rows), calls (rows that called the
 --   evaluator: not skipped_cap), failed (error or timeout), skipped_cap, input_tokens,
 --   output_tokens, usd (sum of cost_usd; NULL when no row had a price).

@@ -1,6 +1,8 @@
 -- report_failures: failed calls of mirrored requests per report group (:by and
 -- :source as in report_groups.sql), by side, status, error class and HTTP status, most frequent first,
 -- each with its most frequent error message (kt redacts keys before storing messages).
+-- Reads `report_pairs`, the TEMP copy of the window's pairs: run report_materialize.sql
+-- first on the same connection, with the same parameters.
 -- Columns: gkey, side (primary | shadow), status, error_class, http_status, count, example,
 --   example_count (how many of the failures carry that message).
 WITH pairs AS (

@@ -1,6 +1,8 @@
 -- report_latency: latency and time-to-first-token distributions per report group (:by and
 -- :source as in report_groups.sql), over compared pairs (both sides succeeded) with both values known:
 -- each side, and the paired difference (shadow - primary). TTFT covers streamed pairs only.
+-- Reads `report_pairs`, the TEMP copy of the window's pairs: run report_materialize.sql
+-- first on the same connection, with the same parameters.
 -- Columns: gkey, metric (latency | ttft), side (primary | shadow | diff), count, mean,
 --   p50, p90, p99 (milliseconds).
 -- Percentiles are SQLite's percentile_disc ("lower" rule, numpy's method='lower'): the

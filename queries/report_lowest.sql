@@ -1,6 +1,8 @@
 -- report_lowest: the :limit least similar compared pairs per report group (:by and :source
 -- as in report_groups.sql), lowest first, with the start of both answers when their text was
 -- logged (traffic_mirror.log_shadow_response).
+-- Reads `report_pairs`, the TEMP copy of the window's pairs: run report_materialize.sql
+-- first on the same connection, with the same parameters.
 -- Columns: gkey, request_id, similarity, primary_preview, primary_chars, shadow_preview,
 --   shadow_chars (previews are the first 120 characters; NULL when not logged).
 WITH pairs AS (

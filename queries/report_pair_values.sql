@@ -1,6 +1,8 @@
 -- report_pair_values: one row per compared pair (both sides succeeded) with the values kt's
 -- bootstrap intervals resample, per report group (:by and :source as in report_groups.sql), in a fixed
 -- order so the intervals are reproducible. :pricing as in report_tokens.sql.
+-- Reads `report_pairs`, the TEMP copy of the window's pairs: run report_materialize.sql
+-- first on the same connection, with the same parameters.
 -- Columns: gkey, request_id, primary_latency_ms, shadow_latency_ms, primary_ttft_ms,
 --   shadow_ttft_ms (streamed pairs only, else NULL), similarity, primary_cost_usd,
 --   shadow_cost_usd (NULL when a token count or the model's price is unknown),

@@ -1,5 +1,7 @@
 -- report_quality: answer-quality rates per report group (:by and :source as in report_groups.sql), over
 -- compared pairs (both sides succeeded). A rate is NULL when no pair has the facts for it.
+-- Reads `report_pairs`, the TEMP copy of the window's pairs: run report_materialize.sql
+-- first on the same connection, with the same parameters.
 -- Columns: gkey, compared,
 --   finish_n, finish_reason_agreement (pairs with both finish reasons: share equal),
 --   empty_n, shadow_empty_rate, primary_empty_rate (an empty answer has answer_chars = 0

@@ -2,6 +2,8 @@
 -- group (:by and :source as in report_groups.sql), over compared pairs (both sides
 -- succeeded) whose semantic evaluation succeeded. kt adds the mean's bootstrap interval
 -- from report_pair_values.sql's semantic_similarity column.
+-- Reads `report_pairs`, the TEMP copy of the window's pairs: run report_materialize.sql
+-- first on the same connection, with the same parameters.
 -- Columns: gkey, n, mean, p10, p50, p90 (percentile_disc, as in report_latency.sql).
 WITH pairs AS (
     SELECT p.semantic_similarity AS v,

@@ -1,5 +1,7 @@
 -- report_similarity: content similarity per report group (:by and :source as in report_groups.sql),
 -- over compared pairs (both sides succeeded) with a similarity.
+-- Reads `report_pairs`, the TEMP copy of the window's pairs: run report_materialize.sql
+-- first on the same connection, with the same parameters.
 -- Columns: gkey, n, mean, p10, p50, p90 (percentile_disc, as in report_latency.sql), and
 --   h0 .. h9: the 10-bucket histogram, bucket i holding [i/10, (i+1)/10), the last one
 --   including 1.0.

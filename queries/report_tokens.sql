@@ -2,6 +2,8 @@
 -- over compared pairs (both sides succeeded) whose four token counts are known.
 -- :pricing is a JSON object {"MODEL": {"input_per_mtok": X, "output_per_mtok": Y}} (USD per
 -- million tokens) that kt resolves from its pricing table for the models in the window.
+-- Reads `report_pairs`, the TEMP copy of the window's pairs: run report_materialize.sql
+-- first on the same connection, with the same parameters.
 -- Columns: gkey, n, primary_input_mean, primary_output_mean, primary_input_total,
 --   primary_output_total, shadow_input_mean, shadow_output_mean, shadow_input_total,
 --   shadow_output_total, diff_input_mean, diff_output_mean (shadow - primary, paired),

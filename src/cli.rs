@@ -401,7 +401,8 @@ pub struct ReplayArgs {
     /// Start at most this many calls per second (default: no limit).
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
-    /// Stop before the replay's estimated spend would exceed this many US dollars.
+    /// Stop before this run's estimated spend would exceed this many US dollars. A budget
+    /// per run: a rerun (also after a cap stop) starts from $0 and may spend it again.
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,
 }

@@ -4,7 +4,8 @@
 //! - `cli`, `cmd`: the command line and one file per subcommand.
 //! - `config`: YAML → spanned tree → lint findings + the validated [`config::Config`].
 //! - `gateway`: axum router, handlers (`/v1/chat/completions`, `/v1/messages`,
-//!   `/v1/models`), errors in the caller's dialect, graceful shutdown.
+//!   `/v1/messages/count_tokens`, `/v1/embeddings`, `/v1/models`), errors in the caller's
+//!   dialect, graceful shutdown.
 //! - `ingress`: the Anthropic Messages dialect callers may speak, translated to and from
 //!   kt's internal Chat Completions shape.
 //! - `metrics`: the Prometheus recorder: counters and histograms from finished rows.

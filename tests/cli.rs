@@ -152,3 +152,73 @@ fn every_subcommand_help_has_an_example() {
         );
     }
 }
+
+// Regression: a config file that cannot be read printed the OS error twice
+// ("... (os error 2): No such file or directory (os error 2)"); it prints once.
+#[test]
+fn unreadable_config_prints_the_os_error_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kt.db");
+    for args in [
+        ["mirror", "report", "--policy-config"],
+        ["gateway", "run", "--policy-config"],
+    ] {
+        let out = kt_cmd(&args)
+            .arg("/nonexistent.yaml")
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            "error: cannot read /nonexistent.yaml: No such file or directory (os error 2)",
+            "{args:?}"
+        );
+    }
+}
+
+// Regression: `kt mirror report --policy-config` refused a file holding only `gates:` and
+// `pricing:` (no `providers:`); the report reads both from it.
+#[test]
+fn report_reads_a_gates_and_pricing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("report.yaml");
+    std::fs::write(
+        &cfg,
+        "gates:\n  min_similarity: 0.5\npricing:\n  gpt-4o-mini:\n    input_per_mtok: 1\n    output_per_mtok: 2\n",
+    )
+    .unwrap();
+    let out = kt_cmd(&["mirror", "report", "--format", "json", "--policy-config"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(dir.path().join("kt.db"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["gates"][0]["name"], "min_similarity", "{report}");
+    assert_eq!(report["gates"][0]["threshold"], 0.5, "{report}");
+}
+
+// Regression: `--max-cost` did not say it is a budget per run (a rerun after a cap stop
+// spends a new one); `kt mirror replay --help` says so.
+#[test]
+fn replay_help_says_max_cost_is_per_run() {
+    let help = run_ok(&["mirror", "replay", "--help"]);
+    let flag = help.split("--max-cost <USD>").nth(1).unwrap_or_default();
+    let flag: String = flag
+        .split("\n  -")
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flag.contains("this run's estimated spend")
+            && flag.contains("a rerun (also after a cap stop) starts from $0"),
+        "{help}"
+    );
+}

@@ -224,6 +224,51 @@ async fn upstream_failures_reach_caller_in_openai_shape() {
     assert_eq!(event(&evs, &ok.id)["status"], "success");
 }
 
+// Regression (param became null): an upstream 400 naming its `param` keeps param and code
+// for an OpenAI caller, plain and streamed, and an Anthropic caller gets the field in front
+// of the message (Anthropic's error shape has no `param`).
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_error_keeps_param_and_code() {
+    let primary = fake_upstream(|_| {
+        Reply::json(
+            400,
+            json!({"error": {"message": "Invalid value for 'content'.", "type": "invalid_request_error",
+                             "param": "messages[0].content", "code": "invalid_value"}}),
+        )
+    })
+    .await;
+    let shadow = fake_upstream(|_| openai_ok("gpt-4o", "shadow", 5, 3)).await;
+    let mut kt = Kt::start(&config(&primary.url(), &shadow.url()), &keys());
+    let mut streamed = chat("gpt-4o-mini", "hi");
+    streamed["stream"] = json!(true);
+    for body in [chat("gpt-4o-mini", "hi"), streamed] {
+        let a = post(&kt, &body).await;
+        assert_openai_error(&a, 400, "invalid_request_error");
+        assert_eq!(a.body["error"]["param"], "messages[0].content", "{a:#?}");
+        assert_eq!(a.body["error"]["code"], "invalid_value", "{a:#?}");
+        assert_eq!(a.body["error"]["message"], "Invalid value for 'content'.");
+    }
+    let a = send(
+        reqwest::Client::new()
+            .post(kt.url("/v1/messages"))
+            .json(&json!({"model": "gpt-4o-mini", "max_tokens": 16,
+                          "messages": [{"role": "user", "content": "hi"}]})),
+    )
+    .await;
+    assert_eq!(
+        (a.status, &a.body["type"]),
+        (400, &json!("error")),
+        "{a:#?}"
+    );
+    assert_eq!(
+        a.body["error"],
+        json!({"type": "invalid_request_error",
+               "message": "messages[0].content: Invalid value for 'content'."})
+    );
+    stop(&mut kt);
+    assert_eq!(primary.count(), 3, "primary calls");
+}
+
 // Proves an unreachable primary (connection refused) answers 502 upstream_error, recorded as
 // error/connect.
 #[tokio::test(flavor = "multi_thread")]
@@ -334,7 +379,7 @@ async fn routes_answer_in_openai_shape() {
     .await;
     assert_openai_error(&unknown, 404, "invalid_request_error");
     sent.push(unknown);
-    let unknown_get = send(client.get(kt.url("/v1/embeddings"))).await;
+    let unknown_get = send(client.get(kt.url("/v1/audio/voices"))).await;
     assert_openai_error(&unknown_get, 404, "invalid_request_error");
     sent.push(unknown_get);
     let wrong_method = send(client.get(kt.url("/v1/chat/completions"))).await;

@@ -367,6 +367,31 @@ fn chain_entry_without_a_body() {
     assert!(line.ends_with("(did you mean `audit-logger`?)"), "{line}");
 }
 
+// Regression: Step 8 as the tutorial prints it has `policy:` at the top level, beside
+// `policies:`; lint accepted only the nested form. Both read; a conflict is one warning.
+#[test]
+fn step8_policy_at_the_top_level() {
+    let nested = "  policy:\n    audit-logger:\n      immutable: true\n      retention_days: 365\n      log_all_access: true\n";
+    let top = "policy:\n  audit-logger:\n    immutable: true\n    retention_days: 365\n    log_all_access: true\n";
+    let run = lint(&edit(STEP8_CONFIG, nested, top));
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.findings().is_empty(), "{run}");
+    assert!(run.stdout.contains("retention 365 days"), "{run}");
+
+    let both = format!("{STEP8_CONFIG}{}", top.replace("365", "30"));
+    let run = lint(&both);
+    assert_eq!(run.code, Some(0), "{run}");
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{run}");
+    assert!(
+        findings[0].starts_with("policy-config.yaml:24:1: warning: policy: ")
+            && findings[0].contains("(19:3)")
+            && findings[0].contains("kt reads `policies.policy`"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("retention 365 days"), "{run}");
+}
+
 // base_url must be an http(s) URL.
 #[test]
 fn invalid_base_url() {

@@ -195,7 +195,8 @@ fn guarded(primary: &Upstream, shadow: &Upstream, max_tokens: u64) -> String {
 
 // Proves a reload that raises the spend guard's cap lifts the pause: the new guard is
 // seeded with today's spend from the database (so it knows the earlier calls) and records
-// a `config` resume; a reload that leaves the guard alone keeps it (and its pause).
+// a `config` resume naming the reload and the new cap (regression: it said the gateway
+// restarted); a reload that leaves the guard alone keeps it (and its pause).
 #[tokio::test(flavor = "multi_thread")]
 async fn reload_carries_or_reseeds_the_spend_guard() {
     let a = primary("from A", Duration::ZERO).await;
@@ -237,18 +238,68 @@ async fn reload_carries_or_reseeds_the_spend_guard() {
     assert_eq!(s.count(), 2);
     assert_eq!(h["spend_guard"]["anthropic"]["tokens_today"], 66, "{h}");
     let c = rusqlite::Connection::open(&kt.db).unwrap();
-    let events: Vec<(String, String)> = c
-        .prepare("SELECT event, reason FROM mirror_pauses ORDER BY ts_unix_ms, rowid")
+    let events: Vec<(String, String, String)> = c
+        .prepare("SELECT event, reason, detail FROM mirror_pauses ORDER BY ts_unix_ms, rowid")
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect();
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(e, r, _)| (e.as_str(), r.as_str()))
+        .collect();
+    assert_eq!(kinds, [("pause", "spend_tokens"), ("resume", "config")]);
     assert_eq!(
-        events,
-        [
-            ("pause".to_string(), "spend_tokens".to_string()),
-            ("resume".to_string(), "config".to_string())
-        ]
+        events[1].2,
+        "the config was reloaded and the limit behind the last pause no longer holds: \
+         max_tokens_per_day is now 1000000, above today's 33 tokens"
+    );
+}
+
+// Regression: a reload of a file with a YAML syntax error logged the error inside the
+// "refused" line; it gets its own `FILE:LINE:COL: not valid YAML: ...` line, as
+// documented, and the refusal follows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn yaml_syntax_error_is_logged_on_its_own_line() {
+    let a = primary("from A", Duration::ZERO).await;
+    let s = shadow().await;
+    let mut kt = Kt::start(&config(&a, &s, "1.0"), &keys());
+    let path = config_path(&kt);
+    std::fs::write(&path, "providers:\n  targets: [\n    {id: a\n").unwrap();
+    kt.signal("HUP");
+    wait_for_log(&kt, "Config reload refused", 1);
+    stop(&mut kt);
+    let log = kt.log_text();
+    let prefix = format!("{}:", path.display());
+    let syntax = log
+        .lines()
+        .position(|l| l.contains(&prefix) && l.contains(": not valid YAML: "))
+        .unwrap_or_else(|| panic!("no `{prefix}L:C: not valid YAML:` line in:\n{log}"));
+    let location = log
+        .lines()
+        .nth(syntax)
+        .unwrap()
+        .split(&prefix)
+        .nth(1)
+        .unwrap();
+    let mut parts = location.splitn(3, ':');
+    for _ in 0..2 {
+        let n = parts.next().unwrap();
+        assert!(
+            !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()),
+            "{log}"
+        );
+    }
+    let refused = log
+        .lines()
+        .position(|l| l.contains("Config reload refused"))
+        .unwrap();
+    assert!(refused > syntax, "the refusal follows the error:\n{log}");
+    let refused = log.lines().nth(refused).unwrap();
+    assert!(
+        refused.ends_with("is not valid YAML (listed above)")
+            && !refused.contains(&format!("{prefix}3")),
+        "{refused}"
     );
 }

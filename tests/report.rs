@@ -888,3 +888,54 @@ fn lowest_pairs_of_a_large_group_survive_the_percentile_cut() {
         assert_eq!(got, want);
     }
 }
+
+// Regression: a window of minutes was projected to a month ("6,283,636,364 requests per
+// month … $673,605.82"); under one hour the report withholds the projection, says why and
+// shows the per-request and per-1,000-request costs, in JSON (`projection_withheld`) and text.
+#[test]
+fn short_window_has_no_monthly_projection() {
+    let (_dir, db) = fixture_db(&report_data::fixture(), false);
+    let window = ["--since", SINCE, "--until", "2026-01-05T00:40:00Z"];
+    let args = |extra: &[&'static str]| {
+        let mut all = vec!["mirror", "report"];
+        all.extend_from_slice(&window);
+        all.extend_from_slice(extra);
+        all
+    };
+    let out = kt_cli(&db, &args(&["--format", "json"]));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &r["overall"]["cost"];
+    assert!(c["projection"].is_null(), "{c}");
+    assert!(c["shadow_per_request_usd"].as_f64().unwrap() > 0.0, "{c}");
+    let w = &c["projection_withheld"];
+    assert_eq!(w["window_days"].as_f64().unwrap(), 40.0 / 1440.0, "{w}");
+    assert_eq!(w["min_window_days"].as_f64().unwrap(), 1.0 / 24.0, "{w}");
+    assert!(
+        r["verdict"]["warnings"]
+            .to_string()
+            .contains("too short to project"),
+        "{r}"
+    );
+
+    let table = stdout_ok(&kt_cli(&db, &args(&[])));
+    assert!(!table.contains("per month"), "{table}");
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("Projection: "))
+        .unwrap();
+    assert!(
+        line.starts_with("Projection: n/a — the window is 40.0 minutes, shorter than the 1 hour")
+            && line.contains("per 1,000 requests: $"),
+        "{line}"
+    );
+
+    // A full window still projects, and says nothing is withheld.
+    let (r, _) = report_json(&db, &[]);
+    assert!(
+        r["overall"]["cost"]["projection"]["requests_per_month"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(r["overall"]["cost"]["projection_withheld"].is_null());
+}

@@ -1,14 +1,18 @@
 //! The official OpenAI and Anthropic Python SDKs (pinned in tests/sdk/requirements.txt,
 //! installed by tests/setup.sh) drive kt end to end: plain and streamed completions, tool
 //! calls (plain, streamed, and the tool-result round trip), a mid-stream error, and error
-//! statuses mapped to the SDK's exception classes — each SDK with an OpenAI primary and an
-//! Anthropic primary. The OpenAI SDK speaks `/v1/chat/completions` and, through
-//! `client.responses` (create, stream, parse), `/v1/responses`; the Anthropic SDK
-//! `/v1/messages` and `/v1/models`. The OpenAI Agents SDK runs an agent with a function tool
-//! on `/v1/responses` (tracing disabled, so nothing leaves the machine).
+//! statuses mapped to the SDK's exception classes — each SDK with an OpenAI primary, an
+//! Anthropic primary and a Bedrock primary (the fake Bedrock of tests/common/bedrock.rs,
+//! which verifies kt's SigV4 signatures). The OpenAI SDK speaks `/v1/chat/completions`,
+//! `/v1/embeddings` and `/v1/models/{id}`, the Anthropic SDK `/v1/messages`,
+//! `/v1/messages/count_tokens` and `/v1/models`. The OpenAI SDK's `client.responses`
+//! (create, stream, parse, retrieve, input_items, delete) and an OpenAI Agents SDK agent
+//! with a function tool speak `/v1/responses` with an OpenAI and an Anthropic primary
+//! (tracing disabled: nothing leaves the machine).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+use common::bedrock as br;
 use common::*;
 
 use std::path::PathBuf;
@@ -54,15 +58,17 @@ fn user_prompt(call: &Call) -> String {
     }
 }
 
-/// Whether the request carries a tool's result (an OpenAI `tool` message or an
-/// Anthropic `tool_result` block): the second leg of the tool round trip.
+/// Whether the request carries a tool's result (an OpenAI `tool` message, an Anthropic
+/// `tool_result` block or a Converse `toolResult` block): the second leg of the tool
+/// round trip.
 fn has_tool_result(call: &Call) -> bool {
     call.body["messages"].as_array().is_some_and(|msgs| {
         msgs.iter().any(|m| {
             m["role"] == "tool"
-                || m["content"]
-                    .as_array()
-                    .is_some_and(|b| b.iter().any(|b| b["type"] == "tool_result"))
+                || m["content"].as_array().is_some_and(|b| {
+                    b.iter()
+                        .any(|b| b["type"] == "tool_result" || b.get("toolResult").is_some())
+                })
         })
     })
 }
@@ -146,6 +152,23 @@ fn anthropic_tool_sse(model: &str) -> Vec<String> {
 /// `case:429`, `case:500`, else 400; the tool round trip's second leg gets TOOL_ANSWER.
 fn openai_primary(call: &Call) -> Reply {
     let gap = Duration::from_millis(5);
+    if call.path == "/v1/embeddings" {
+        // [1.0, 0.5] per input, in the encoding asked for (base64: little-endian f32).
+        let vector = if call.body["encoding_format"] == "base64" {
+            json!("AACAPwAAAD8=")
+        } else {
+            json!([1.0, 0.5])
+        };
+        let n = call.body["input"].as_array().map_or(1, Vec::len);
+        let data: Vec<Value> = (0..n)
+            .map(|i| json!({"object": "embedding", "index": i, "embedding": vector}))
+            .collect();
+        return Reply::json(
+            200,
+            json!({"object": "list", "data": data, "model": model_of(call),
+                   "usage": {"prompt_tokens": 3, "total_tokens": 3}}),
+        );
+    }
     let streamed = call.body["stream"] == true;
     if has_tool_result(call) {
         return openai_ok(&model_of(call), TOOL_ANSWER, 40, 6);
@@ -183,6 +206,9 @@ fn openai_primary(call: &Call) -> Reply {
 /// The same cases from a fake Anthropic primary.
 fn anthropic_primary(call: &Call) -> Reply {
     let gap = Duration::from_millis(5);
+    if call.path == "/v1/messages/count_tokens" {
+        return Reply::json(200, json!({"input_tokens": 12}));
+    }
     let streamed = call.body["stream"] == true;
     if has_tool_result(call) {
         if streamed {
@@ -217,6 +243,102 @@ fn anthropic_primary(call: &Call) -> Reply {
         ("case:500", _) => anthropic_error(500, "api_error", "Internal server error"),
         _ => anthropic_error(400, "invalid_request_error", "bad request"),
     }
+}
+
+/// The same cases from a fake Bedrock primary: Converse answers, ConverseStream event
+/// streams (the plain text one in 64-byte pieces), an exception frame midway, AWS errors.
+fn bedrock_primary(call: &Call) -> Reply {
+    let gap = Duration::from_millis(5);
+    if call.path.ends_with("/count-tokens") {
+        return Reply::json(200, json!({"inputTokens": 12}));
+    }
+    let streamed = br::is_stream(call);
+    if has_tool_result(call) {
+        return if streamed {
+            br::eventstream(br::text_events(&[TOOL_ANSWER], 40, 6), gap)
+        } else {
+            br::converse_text(TOOL_ANSWER, 40, 6)
+        };
+    }
+    match (user_prompt(call).as_str(), streamed) {
+        ("case:ok", false) => br::converse_text(&PIECES.concat(), 12, 5),
+        ("case:ok", true) => br::eventstream_pieces(br::text_events(PIECES, 12, 5), 64, gap),
+        ("case:tool", false) => br::converse_tool_use(
+            None,
+            BEDROCK_TOOL_ID,
+            "get_weather",
+            json!({"city": "Paris"}),
+            (30, 9),
+        ),
+        ("case:tool", true) => br::eventstream(
+            br::tool_events(
+                BEDROCK_TOOL_ID,
+                "get_weather",
+                &["{\"city\":", "\"Paris\"}"],
+                (30, 9),
+            ),
+            gap,
+        ),
+        ("case:midway", _) => {
+            let mut frames = br::text_deltas(&PIECES[..2]);
+            frames.push(br::exception(
+                "modelStreamErrorException",
+                "The model stream failed.",
+            ));
+            br::eventstream(frames, gap)
+        }
+        ("case:429", _) => br::aws_error(
+            429,
+            "ThrottlingException",
+            "Too many requests, please wait before trying again.",
+        ),
+        ("case:500", _) => br::aws_error(
+            500,
+            "InternalServerException",
+            "The server encountered an internal error.",
+        ),
+        _ => br::aws_error(400, "ValidationException", "bad request"),
+    }
+}
+
+const BEDROCK_TOOL_ID: &str = "tooluse_sdk0001";
+
+/// The tool round trip's second leg as the fake Bedrock received it: the assistant's
+/// `toolUse` turn, then the result as a `toolResult` block in a user turn.
+fn assert_bedrock_round_trip(up: &br::FakeBedrock) {
+    up.assert_none_refused();
+    // The Anthropic SDK's count_tokens is Bedrock's CountTokens, with the Converse body.
+    let (counts, calls): (Vec<Call>, Vec<Call>) = up
+        .calls()
+        .into_iter()
+        .partition(|c| c.path.ends_with("/count-tokens"));
+    assert!(
+        counts
+            .iter()
+            .all(|c| c.path == "/model/gpt-4o-mini/count-tokens"
+                && c.body["input"]["converse"]["messages"].is_array()),
+        "{counts:#?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.path.starts_with("/model/gpt-4o-mini/converse")),
+        "{calls:#?}"
+    );
+    let round_trip = calls.iter().find(|c| has_tool_result(c)).unwrap();
+    let msgs = &round_trip.body["messages"];
+    assert_eq!(
+        msgs[1],
+        json!({"role": "assistant", "content": [{"toolUse": {
+            "toolUseId": BEDROCK_TOOL_ID, "name": "get_weather", "input": {"city": "Paris"}}}]}),
+        "{msgs:#}"
+    );
+    assert_eq!(
+        msgs[2],
+        json!({"role": "user", "content": [{"toolResult": {
+            "toolUseId": BEDROCK_TOOL_ID, "content": [{"text": "18C"}]}}]}),
+        "{msgs:#}"
+    );
 }
 
 /// What every OpenAI SDK run must show, whichever primary answered.
@@ -272,9 +394,16 @@ fn assert_sdk_accepts(seen: &Value) {
     assert_eq!(seen["case:429"]["exception"], "RateLimitError", "{seen:#}");
     assert_eq!(seen["case:429"]["status"], 429);
     assert_eq!(seen["case:400"]["exception"], "BadRequestError", "{seen:#}");
+    // These configs map no model: models.retrieve is OpenAI's 404 model_not_found.
+    assert_eq!(
+        seen["model"],
+        json!({"exception": "NotFoundError", "status": 404, "code": "model_not_found"}),
+        "{seen:#}"
+    );
 }
 
-// Proves the OpenAI SDK accepts kt's answers, streams and tool calls from an OpenAI primary.
+// Proves the OpenAI SDK accepts kt's answers, streams and tool calls from an OpenAI
+// primary, and its embeddings (the SDK's default base64 vectors) pass through and decode.
 #[tokio::test(flavor = "multi_thread")]
 async fn openai_sdk_against_openai_primary() {
     let up = fake_upstream(openai_primary).await;
@@ -282,7 +411,14 @@ async fn openai_sdk_against_openai_primary() {
         "{CONFIG_HEAD}{}",
         target_yaml("openai", "openai", &up.url(), "OPENAI_API_KEY", "")
     );
-    assert_sdk_accepts(&sdk_against(&cfg).await);
+    let seen = sdk_against(&cfg).await;
+    assert_sdk_accepts(&seen);
+    // The SDK's default base64 vectors pass through and decode.
+    assert_eq!(
+        seen["embeddings"],
+        json!({"vectors": [[1.0, 0.5], [1.0, 0.5]], "prompt_tokens": 3}),
+        "{seen:#}"
+    );
 }
 
 // Proves the OpenAI SDK accepts kt's translation of an Anthropic primary's answers,
@@ -294,7 +430,28 @@ async fn openai_sdk_against_anthropic_primary() {
         "{CONFIG_HEAD}{}",
         target_yaml("claude", "anthropic", &up.url(), "ANTHROPIC_API_KEY", "")
     );
-    assert_sdk_accepts(&sdk_against(&cfg).await);
+    let seen = sdk_against(&cfg).await;
+    assert_sdk_accepts(&seen);
+    // Anthropic has no embeddings API.
+    assert_eq!(
+        seen["embeddings"],
+        json!({"exception": "BadRequestError", "status": 400}),
+        "{seen:#}"
+    );
+}
+
+// Proves the OpenAI SDK accepts kt's translation of a Bedrock primary's Converse answers,
+// toolUse blocks and ConverseStream event streams (an exception frame midway included),
+// and that the tool round trip reaches Bedrock as toolUse / toolResult turns.
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_sdk_against_bedrock_primary() {
+    let up = br::fake_bedrock(br::Expect::sigv4(), bedrock_primary).await;
+    let cfg = format!(
+        "{CONFIG_HEAD}{}",
+        br::bedrock_target("bedrock", &up.url(), "")
+    );
+    assert_sdk_accepts(&sdk_against_with(&cfg, &br::aws_keys()).await);
+    assert_bedrock_round_trip(&up);
 }
 
 /// What every Anthropic SDK run must show, whichever primary answered.
@@ -348,6 +505,15 @@ fn assert_anthropic_sdk_accepts(seen: &Value) {
         );
     }
     assert_eq!(seen["models"], json!(["gpt-4o-mini"]), "{seen:#}");
+    assert_eq!(
+        seen["model:gpt-4o-mini"],
+        json!({"id": "gpt-4o-mini", "type": "model"})
+    );
+    assert_eq!(
+        seen["model:claude-unrouted"],
+        json!({"exception": "NotFoundError", "status": 404, "type": "not_found_error"}),
+        "{seen:#}"
+    );
 }
 
 /// A config with `primary` answering, an OpenAI shadow mirroring every gpt-4o-mini
@@ -362,9 +528,16 @@ fn anthropic_sdk_config(primary: &str, shadow: &Upstream) -> String {
 
 /// Runs the Anthropic SDK script against `cfg`; returns what it saw and the events.
 async fn anthropic_sdk_against(cfg: &str) -> (Value, Vec<Value>) {
+    anthropic_sdk_against_with(cfg, &[]).await
+}
+
+/// [`anthropic_sdk_against`] with `extra` environment variables for the gateway (any AWS
+/// variable not among them is removed).
+async fn anthropic_sdk_against_with(cfg: &str, extra: &[(&str, &str)]) -> (Value, Vec<Value>) {
     let mut envs = keys();
     envs.push(("KT_GATEWAY_KEY", GATEWAY_KEY));
-    let mut kt = Kt::start(cfg, &envs);
+    envs.extend_from_slice(extra);
+    let mut kt = br::start_kt(cfg, &envs);
     let url = kt.url("");
     let seen = tokio::task::spawn_blocking(move || {
         run_script("tests/sdk/anthropic_client.py", &[&url, GATEWAY_KEY])
@@ -405,9 +578,10 @@ fn assert_anthropic_events(evs: &[Value], shadow: &Upstream) {
     );
 }
 
-// Proves the Anthropic SDK accepts kt's /v1/messages answers, streams, tool use, errors
-// and model list when the primary speaks OpenAI (translated both ways), and that the
-// requests are recorded as anthropic ingress and mirrored to the shadow.
+// Proves the Anthropic SDK accepts kt's /v1/messages answers, streams, tool use, errors,
+// model list and model lookup when the primary speaks OpenAI (translated both ways), that
+// the requests are recorded as anthropic ingress and mirrored to the shadow, and that
+// count_tokens raises NotFoundError (OpenAI has no counting API).
 #[tokio::test(flavor = "multi_thread")]
 async fn anthropic_sdk_against_openai_primary() {
     let up = fake_upstream(openai_primary).await;
@@ -416,10 +590,17 @@ async fn anthropic_sdk_against_openai_primary() {
     let (seen, evs) = anthropic_sdk_against(&anthropic_sdk_config(&primary, &shadow)).await;
     assert_anthropic_sdk_accepts(&seen);
     assert_anthropic_events(&evs, &shadow);
+    // OpenAI has no token-counting API: the SDK's NotFoundError.
+    assert_eq!(
+        seen["count_tokens"],
+        json!({"exception": "NotFoundError", "status": 404, "type": "not_found_error"}),
+        "{seen:#}"
+    );
 }
 
 // Proves the same with an Anthropic primary: the Messages request goes through kt's
-// internal shape and back to Anthropic's wire format.
+// internal shape and back to Anthropic's wire format; count_tokens reaches its
+// /v1/messages/count_tokens and the SDK reads the count.
 #[tokio::test(flavor = "multi_thread")]
 async fn anthropic_sdk_against_anthropic_primary() {
     let up = fake_upstream(anthropic_primary).await;
@@ -428,8 +609,18 @@ async fn anthropic_sdk_against_anthropic_primary() {
     let (seen, evs) = anthropic_sdk_against(&anthropic_sdk_config(&primary, &shadow)).await;
     assert_anthropic_sdk_accepts(&seen);
     assert_anthropic_events(&evs, &shadow);
+    assert_eq!(
+        seen["count_tokens"],
+        json!({"input_tokens": 12}),
+        "{seen:#}"
+    );
     // The Anthropic primary got Anthropic requests, the tool turn translated back.
     let calls = up.calls();
+    let (counts, calls): (Vec<Call>, Vec<Call>) = calls
+        .into_iter()
+        .partition(|c| c.path == "/v1/messages/count_tokens");
+    assert_eq!(counts.len(), 1, "{counts:#?}");
+    assert_eq!(counts[0].body["tools"][0]["name"], "get_weather");
     assert!(calls.iter().all(|c| c.path == "/v1/messages"), "{calls:#?}");
     let round_trip = calls.iter().find(|c| has_tool_result(c)).unwrap();
     assert_eq!(
@@ -438,10 +629,46 @@ async fn anthropic_sdk_against_anthropic_primary() {
     );
 }
 
+// Proves the Anthropic SDK accepts kt's /v1/messages answers, streams, tool use and errors
+// when the primary is Bedrock: the Messages request goes through kt's internal shape to
+// Converse (SigV4-signed, verified by the fake) and back; recorded and mirrored as with
+// the other primaries.
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_sdk_against_bedrock_primary() {
+    let up = br::fake_bedrock(br::Expect::sigv4(), bedrock_primary).await;
+    let shadow = fake_upstream(|c| openai_ok(&model_of(c), "Technical debt.", 10, 3)).await;
+    let primary = br::bedrock_target("primary", &up.url(), "");
+    let (seen, evs) =
+        anthropic_sdk_against_with(&anthropic_sdk_config(&primary, &shadow), &br::aws_keys()).await;
+    assert_anthropic_sdk_accepts(&seen);
+    assert_anthropic_events(&evs, &shadow);
+    assert_eq!(
+        seen["count_tokens"],
+        json!({"input_tokens": 12}),
+        "{seen:#}"
+    );
+    assert_eq!(
+        up.calls()
+            .iter()
+            .filter(|c| c.path.ends_with("/count-tokens"))
+            .count(),
+        1
+    );
+    assert_bedrock_round_trip(&up);
+}
+
 /// Starts a gateway on `cfg`, runs the SDK script against it (off the async workers) and
 /// returns what the SDK saw.
 async fn sdk_against(cfg: &str) -> Value {
-    let mut kt = Kt::start(cfg, &keys());
+    sdk_against_with(cfg, &[]).await
+}
+
+/// [`sdk_against`] with `extra` environment variables for the gateway (any AWS variable
+/// not among them is removed).
+async fn sdk_against_with(cfg: &str, extra: &[(&str, &str)]) -> Value {
+    let mut envs = keys();
+    envs.extend_from_slice(extra);
+    let mut kt = br::start_kt(cfg, &envs);
     let url = kt.url("/v1");
     let seen =
         tokio::task::spawn_blocking(move || run_script("tests/sdk/openai_client.py", &[&url]))

@@ -129,9 +129,10 @@ async fn usd_cap_pauses_the_shadow_and_the_report_shows_it() {
         })
         .collect();
     assert_eq!(states, [("mirrored", 3), ("paused", 2)]);
-    // Paused requests are traffic the shadow could take over.
+    // Paused requests are traffic the shadow could take over (counted where the projection
+    // would be: a window of seconds is too short to project from).
     assert_eq!(
-        json["groups"][0]["cost"]["projection"]["traffic"], 5,
+        json["groups"][0]["cost"]["projection_withheld"]["traffic"], 5,
         "{json:#}"
     );
 
@@ -280,4 +281,24 @@ fn lint_reports_spend_guard_mistakes() {
         text.contains("traffic_mirror.spend_guard.pause_for: expected a duration such as 30s, 5m or 1h, found an integer (write 10s for 10 seconds)"),
         "{text}"
     );
+}
+
+// Regression: without a `spend_guard` block /healthz showed `usd_today` and `tokens_today`
+// as 0 while the shadow spent; they count always, and `usd_today` is rounded (three
+// $0.018 calls sum to 0.05399999999999999 in floating point, shown as 0.054).
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_counts_spend_without_a_guard_and_rounds_it() {
+    let primary = fake_upstream(|c| openai_ok(&model_of(c), "A primary answer.", 5, 5)).await;
+    let shadow = fake_upstream(|_| priced_shadow()).await;
+    let cfg = mirror_config(&primary.url(), "anthropic", &shadow.url(), "");
+    assert!(!cfg.contains("spend_guard"), "{cfg}");
+    let mut kt = Kt::start(&edit(&cfg, "  async: true\n", "  async: false\n"), &keys());
+    send_n(&kt, 3).await;
+    let h = healthz(&kt).await;
+    stop(&mut kt);
+    assert_eq!(shadow.count(), 3);
+    let g = &h["spend_guard"]["anthropic"];
+    assert_eq!(g["tokens_today"], 6000, "{h}");
+    assert_eq!(g["usd_today"].to_string(), "0.054", "{h}");
+    assert_eq!(g["state"], "running", "{h}");
 }

@@ -46,16 +46,15 @@ fn report(args: &ReportArgs, dbs: &[PathBuf]) -> anyhow::Result<u8> {
 
     let (pricing, config_gates) = match &args.policy_config {
         Some(path) => {
-            let lint = config::load(path)?;
-            let valid = lint.is_valid();
-            let (Some(cfg), true) = (lint.config.as_ref(), valid) else {
+            let (lint, settings) = config::load_report(path)?;
+            let Some(settings) = settings else {
                 output::print_error(lint.render_text().trim_end());
                 bail!(
                     "{} is not a valid config (see above); fix it or leave out --policy-config",
                     path.display()
                 );
             };
-            (cfg.pricing.clone(), cfg.gates)
+            (settings.pricing, settings.gates)
         }
         None => (Vec::new(), Gates::default()),
     };

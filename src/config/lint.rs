@@ -9,7 +9,10 @@ mod evaluators;
 mod gates;
 mod mirror;
 mod policies;
+#[cfg(test)]
+mod policies_tests;
 mod pricing;
+mod report_only;
 mod shadows;
 #[cfg(test)]
 mod shadows_tests;
@@ -22,14 +25,17 @@ use serde_saphyr::Location;
 
 use super::node::{self, Entry, Node, SNode};
 use super::{Config, Finding, LintReport, LoadError, Pack, Severity};
+pub use report_only::{ReportSettings, lint_report_str};
 
 /// Top-level keys; both tutorial shapes use a subset.
-const ROOT_KEYS: [&str; 8] = [
+const ROOT_KEYS: [&str; 9] = [
     "version",
     "pack",
     "providers",
     "traffic_mirror",
     "policies",
+    // Step 8's `policy:` as printed, unindented: a sibling of `policies:`.
+    "policy",
     "pricing",
     "gates",
     "gateway",
@@ -46,6 +52,19 @@ pub fn lint_str(
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<LintReport, LoadError> {
+    let root = parse_root(text, file)?;
+    let mut cx = Ctx::new(env);
+    let config = check_root(&mut cx, &root);
+    let (findings, config) = finish(cx, config);
+    Ok(LintReport {
+        file: file.to_owned(),
+        findings,
+        config,
+    })
+}
+
+/// Parses the text into a tree whose top is a mapping; anything else is a syntax error.
+fn parse_root(text: &str, file: &str) -> Result<SNode, LoadError> {
     let syntax = |line: u64, column: u64, message: String| LoadError::Syntax {
         path: file.to_owned(),
         line,
@@ -54,37 +73,37 @@ pub fn lint_str(
     };
     let root = node::parse(text).map_err(|p| syntax(p.line, p.column, p.message))?;
     match &root.value {
-        Node::Map(_) => {}
-        Node::Null => {
-            return Err(syntax(
-                1,
-                1,
-                "the file is empty; expected a mapping with at least `providers:`".to_owned(),
-            ));
-        }
+        Node::Map(_) => Ok(root),
+        Node::Null => Err(syntax(
+            1,
+            1,
+            "the file is empty; expected a mapping with at least `providers:`".to_owned(),
+        )),
         other => {
             let (line, column) = node::pos(&root.referenced);
-            return Err(syntax(
+            Err(syntax(
                 line,
                 column,
                 format!(
                     "expected a mapping of keys such as `providers:` at the top, found {}",
                     other.kind()
                 ),
-            ));
+            ))
         }
     }
+}
 
-    let mut cx = Ctx::new(env);
-    let config = check_root(&mut cx, &root);
+/// The findings in file order, and what the rules built: kept only when no finding is an
+/// error, so "result is Some iff no errors" holds for every caller.
+fn finish<T>(cx: Ctx<'_>, built: Option<T>) -> (Vec<Finding>, Option<T>) {
     let mut findings = cx.findings;
     // Stable sort: findings at the same spot keep the order the rules found them in.
     findings.sort_by_key(|f| (f.line, f.column));
     let has_errors = findings.iter().any(|f| f.severity == Severity::Error);
-    let config = if has_errors { None } else { config };
-    if !has_errors && config.is_none() {
+    let built = if has_errors { None } else { built };
+    if !has_errors && built.is_none() {
         // Every rule that gives up reports an error first, so this means a rule forgot to;
-        // an explicit finding keeps "config is Some iff no errors" true regardless.
+        // an explicit finding keeps "result is Some iff no errors" true regardless.
         findings.push(Finding {
             severity: Severity::Error,
             path: String::new(),
@@ -94,11 +113,7 @@ pub fn lint_str(
             suggestion: None,
         });
     }
-    Ok(LintReport {
-        file: file.to_owned(),
-        findings,
-        config,
-    })
+    (findings, built)
 }
 
 /// Checks the whole document; `None` when something needed for a `Config` was invalid
@@ -111,10 +126,7 @@ fn check_root(cx: &mut Ctx<'_>, root: &SNode) -> Option<Config> {
     let mirror = f
         .get("traffic_mirror")
         .and_then(|n| mirror::check(cx, n, &ids));
-    let policies = match f.get("policies") {
-        Some(n) => policies::check(cx, n),
-        None => Some(Vec::new()),
-    };
+    let policies = policies::check(cx, &f);
     // `pricing:` and `gates:` are read by `kt mirror report --policy-config`.
     let pricing = match f.get("pricing") {
         Some(n) => pricing::check(cx, n),

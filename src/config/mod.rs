@@ -13,16 +13,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use diagnostics::{Finding, LintReport, Severity, percent};
-pub use lint::lint_str;
+pub use lint::{ReportSettings, lint_report_str, lint_str};
 
 /// Reading or parsing failed before any rule could be checked (`kt policy lint` exits 2).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    // The OS error is part of this message and deliberately not a `source`: callers print
+    // the whole chain (`{:#}`), which would repeat it.
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("{path}:{line}:{column}: not valid YAML: {message}")]
     Syntax {
         path: String,
@@ -36,11 +35,22 @@ pub enum LoadError {
 /// when there are no errors (warnings allowed).
 pub fn load(path: &Path) -> Result<LintReport, LoadError> {
     let display = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
         path: display.clone(),
-        source,
+        error,
     })?;
     lint_str(&text, &display, &|name| std::env::var(name).ok())
+}
+
+/// Reads and lints a file for `kt mirror report --policy-config`, which needs only its
+/// `pricing:` and `gates:` (see [`lint_report_str`]).
+pub fn load_report(path: &Path) -> Result<(LintReport, Option<ReportSettings>), LoadError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
+        path: display.clone(),
+        error,
+    })?;
+    lint_report_str(&text, &display, &|name| std::env::var(name).ok())
 }
 
 /// A validated configuration.

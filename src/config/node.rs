@@ -123,6 +123,28 @@ pub(crate) fn pos(loc: &Location) -> (u64, u64) {
     (loc.line(), loc.column())
 }
 
+/// Whether two nodes hold the same YAML, wherever each was written: the same
+/// settings given in two places agree even though their spans differ. Mapping keys
+/// may come in any order (YAML mappings are unordered).
+pub(crate) fn same(a: &SNode, b: &SNode) -> bool {
+    match (&a.value, &b.value) {
+        (Node::Map(x), Node::Map(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|p| {
+                    y.iter().any(|q| {
+                        p.key.value == q.key.value
+                            && p.key_kind == q.key_kind
+                            && same(&p.value, &q.value)
+                    })
+                })
+        }
+        (Node::Seq(x), Node::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
+        (x, y) => x == y,
+    }
+}
+
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(NodeVisitor)
@@ -276,6 +298,16 @@ mod tests {
             ));
         }
         assert!(parse(&bomb).is_err());
+    }
+
+    // Equal settings written in two places (other spans, other key order) are the same.
+    #[test]
+    fn same_ignores_spans_and_key_order() {
+        let root =
+            parse("a: {x: 1, y: [p, q]}\nb:\n  y: [p, q]\n  x: 1\nc: {x: 2, y: [p, q]}\n").unwrap();
+        let e = entries(&root);
+        assert!(same(&e[0].value, &e[1].value));
+        assert!(!same(&e[0].value, &e[2].value));
     }
 
     // Parser messages lose their trailing location, which LoadError prints itself.

@@ -53,7 +53,8 @@ impl KindLedger {
             submitted: self.submitted.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             skipped_cap: self.skipped_cap.load(Ordering::Relaxed),
-            spent_today_usd: self.spent(now_ms),
+            // To the micro-dollar: a sum of per-call prices carries binary float noise.
+            spent_today_usd: (self.spent(now_ms) * 1e6).round() / 1e6,
         }
     }
 }
@@ -108,5 +109,18 @@ mod tests {
         l.add(next, 0.1);
         assert!((l.spent(next) - 0.1).abs() < 1e-12);
         assert_eq!(l.spent(t), 0.0);
+    }
+
+    // Proves /healthz's spent_today_usd is rounded: 0.018 three times is
+    // 0.05399999999999999 in floating point, shown as 0.054.
+    #[test]
+    fn status_rounds_the_spend() {
+        let l = KindLedger::default();
+        let t = 1_764_000_000_000;
+        for _ in 0..3 {
+            l.add(t, 0.018);
+        }
+        assert_ne!(l.spent(t), 0.054);
+        assert_eq!(l.status(t).spent_today_usd, 0.054);
     }
 }

@@ -27,7 +27,11 @@ pub async fn evaluate(
     }
     let body = json!({"model": model, "input": [a, b]});
     let answer = match provider
-        .post_openai_json("/v1/embeddings", &body, Some(limit))
+        .post_openai_json(
+            crate::providers::openai::embeddings_path(provider.base_url()),
+            &body,
+            Some(limit),
+        )
         .await
     {
         Ok(v) => v,

@@ -57,13 +57,22 @@ impl Dialect {
         }
     }
 
-    /// The dialect a request to `path` expects its errors in (authentication, 405).
+    /// The dialect a request to `path` expects its errors in (authentication, 404, 405):
+    /// Anthropic's for every `/v1/messages` path (`/count_tokens`, and ones kt does not
+    /// serve such as `/batches`), and for `/v1/models` paths asked with `anthropic-version`.
     pub fn of_route(path: &str, headers: &HeaderMap) -> Self {
-        match path {
-            "/v1/messages" => Self::Anthropic,
-            "/v1/models" if headers.contains_key("anthropic-version") => Self::Anthropic,
-            p if p == "/v1/responses" || p.starts_with("/v1/responses/") => Self::Responses,
-            _ => Self::OpenAi,
+        let under = |root: &str| {
+            path.strip_prefix(root)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        if under("/v1/messages")
+            || (under("/v1/models") && headers.contains_key("anthropic-version"))
+        {
+            Self::Anthropic
+        } else if under("/v1/responses") {
+            Self::Responses
+        } else {
+            Self::OpenAi
         }
     }
 

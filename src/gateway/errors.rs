@@ -62,13 +62,14 @@ impl ApiError {
                 status: status @ 400..=499,
                 kind,
                 code,
+                param,
                 message,
                 retry_after,
             } => Self {
                 status: StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
                 message: message.clone(),
                 kind: kind.clone(),
-                param: None,
+                param: param.as_deref().map(str::to_string),
                 code: code.clone(),
                 retry_after: retry_after.clone(),
                 class,
@@ -177,11 +178,19 @@ impl ApiError {
     }
 
     /// The JSON body in Anthropic's error shape (also the data of a mid-stream `error` event).
+    /// That shape has no `param`: the field goes in front of the message, as Anthropic
+    /// writes its own (`messages.0.content: Field required`).
     pub fn anthropic_body(&self, request_id: Option<&str>) -> serde_json::Value {
+        let message = match &self.param {
+            Some(p) if !self.message.starts_with(&format!("{p}:")) => {
+                format!("{p}: {}", self.message)
+            }
+            _ => self.message.clone(),
+        };
         crate::ingress::anthropic_response::error_body(
             self.status.as_u16(),
             &self.kind,
-            &self.message,
+            &message,
             request_id,
         )
     }

@@ -3,7 +3,7 @@
 //! any answered request (the panic backstop excepted: it has no row to finish).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::dialect::Dialect;
@@ -23,16 +23,32 @@ pub fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     .into_response()
 }
 
-/// Unknown route: 404 in the OpenAI error shape, recorded like any answered request.
-pub async fn not_found(State(live): State<Live>) -> Response {
+/// Unknown route: 404 in the route's error shape (Anthropic's under `/v1/messages`, e.g.
+/// `/v1/messages/batches`, which kt does not serve), recorded like any answered request.
+pub async fn not_found(
+    State(live): State<Live>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let state = live.current();
+    let mut row = new_row(&state);
+    row.ingress = Dialect::of_route(uri.path(), &headers).as_str();
+    // Bounded: the message is stored in the event row. The query is left out (it may hold
+    // a caller's key).
+    let path: String = uri.path().chars().take(200).collect();
     let err = ApiError::new(
         StatusCode::NOT_FOUND,
         "invalid_request_error",
-        "unknown route: kt serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, GET /v1/models, GET /healthz and GET /metrics",
+        format!(
+            "unknown route `{method} {path}`: kt serves POST /v1/chat/completions, \
+             POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/responses, \
+             POST /v1/embeddings, GET /v1/models, \
+             GET /v1/models/{{id}}, GET /healthz and GET /metrics"
+        ),
         "not_found",
     );
-    answer(&state, new_row(&state), Err(err), Scan::default())
+    answer(&state, row, Err(err), Scan::default())
 }
 
 /// Known route, wrong method: 405 in the route's error shape, recorded.

@@ -80,7 +80,7 @@ pub(super) async fn complete(
 /// The row of a request still being handled. If the caller disconnects, hyper drops the
 /// handler (and with it the primary call) and this records the request as
 /// `client_closed` (HTTP 499, as nginx logs it), so no request goes unrecorded.
-struct Unanswered {
+pub(super) struct Unanswered {
     state: AppState,
     row: Option<RequestRow>,
     started: Instant,
@@ -89,12 +89,22 @@ struct Unanswered {
 }
 
 impl Unanswered {
-    fn row_mut(&mut self) -> &mut RequestRow {
+    /// Holds `row` for a request received at `started` until it is answered.
+    pub(super) fn new(state: &AppState, row: RequestRow, started: Instant) -> Self {
+        Self {
+            state: state.clone(),
+            row: Some(row),
+            started,
+            _in_flight: state.tracker.token(),
+        }
+    }
+
+    pub(super) fn row_mut(&mut self) -> &mut RequestRow {
         self.row.get_or_insert_with(RequestRow::default)
     }
 
     /// Takes the row back for a normal answer; nothing is recorded on drop after this.
-    fn take(&mut self) -> RequestRow {
+    pub(super) fn take(&mut self) -> RequestRow {
         self.row.take().unwrap_or_default()
     }
 }
@@ -592,6 +602,6 @@ fn log_request(row: &RequestRow) {
     );
 }
 
-fn elapsed_ms(since: Instant) -> u64 {
+pub(super) fn elapsed_ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }

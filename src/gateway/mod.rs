@@ -2,7 +2,9 @@
 //! work (shadows, event rows) before the process exits.
 
 mod auth;
+mod count_tokens;
 mod dialect;
+mod embeddings;
 mod errors;
 mod fallbacks;
 mod handlers;
@@ -31,7 +33,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -96,6 +98,16 @@ pub fn router(state: Live) -> Router {
                     auth::authenticate,
                 )),
         )
+        // Dialect gaps: one line each, the auth and 405 layers in `authed`.
+        .route("/v1/models/{*id}", authed(get(models::model), &state))
+        .route(
+            "/v1/messages/count_tokens",
+            authed(post(count_tokens::count_tokens), &state),
+        )
+        .route(
+            "/v1/embeddings",
+            authed(post(embeddings::embeddings), &state),
+        )
         .route(
             "/healthz",
             get(health::healthz).fallback(fallbacks::method_not_allowed),
@@ -112,6 +124,16 @@ pub fn router(state: Live) -> Router {
             fallbacks::panicked,
         ))
         .with_state(state)
+}
+
+/// A route behind caller authentication, answering 405 in its dialect to other methods.
+fn authed(route: MethodRouter<Live>, state: &Live) -> MethodRouter<Live> {
+    route
+        .fallback(fallbacks::method_not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
 }
 
 /// What shutdown did, for the final log line.

@@ -87,7 +87,14 @@ async fn apply(live: &Live, source: &ReloadSource) -> Result<(), Refused> {
     let loaded = tokio::task::spawn_blocking(move || config::load(&path))
         .await
         .map_err(|e| Refused(format!("the reload task failed: {e}")))?
-        .map_err(|e| Refused(e.to_string()))?;
+        .map_err(|e| match e {
+            // Like a lint finding: `FILE:LINE:COL: ...` on its own line, then the refusal.
+            config::LoadError::Syntax { ref path, .. } => {
+                error!(target: "kt::gateway", "{e}");
+                Refused(format!("{path} is not valid YAML (listed above)"))
+            }
+            config::LoadError::Read { .. } => Refused(e.to_string()),
+        })?;
     let Some(config) = loaded.config.clone() else {
         for f in &loaded.findings {
             error!(target: "kt::gateway", "{}:{}:{}: {}: {}", loaded.file, f.line, f.column, f.path, f.message);
@@ -136,7 +143,7 @@ async fn apply(live: &Live, source: &ReloadSource) -> Result<(), Refused> {
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()))
         {
-            Ok(seed) => next.guard.restore(&seed),
+            Ok(seed) => next.guard.restore(&seed, guard::Occasion::Reload),
             Err(e) => {
                 warn!(target: "kt::gateway", "spend guard: cannot read today's spend ({e}); counting from zero")
             }

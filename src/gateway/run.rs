@@ -78,7 +78,7 @@ impl Gateway {
             store::spawn_writer(conn, queue_capacity).map_err(GatewayError::Writer)?;
         log_startup(&config, db);
         let state = AppState::new(config, sink)?;
-        state.guard.restore(&seed);
+        state.guard.restore(&seed, guard::Occasion::Start);
         let now_ms = store::now_stamp().1;
         state.evaluation_ledger.semantic.add(now_ms, eval_spend.0);
         state.evaluation_ledger.judge.add(now_ms, eval_spend.1);

@@ -38,7 +38,8 @@ pub enum Reason {
     ErrorRate,
     /// A new UTC day began: the daily caps start from 0 again.
     NewDay,
-    /// The gateway restarted and the limit behind an earlier pause no longer holds.
+    /// The gateway restarted, or a config reload rebuilt the guard, and the limit behind an
+    /// earlier pause no longer holds.
     Config,
 }
 
@@ -172,7 +173,8 @@ struct Outlet {
 /// The spend guard of every shadow target.
 #[derive(Debug)]
 pub struct SpendGuard {
-    /// `None`: no `spend_guard` block; nothing is counted or paused.
+    /// `None`: no `spend_guard` block; today's spend is counted (for `/healthz`), nothing
+    /// is paused.
     limits: Option<Limits>,
     prices: PriceTable,
     targets: HashMap<String, Target>,
@@ -264,7 +266,8 @@ impl SpendGuard {
         if let Some(next) = self.successor.get() {
             return next.record_at(target, model, input, output, failed, now_ms);
         }
-        let (Some(limits), Some(t)) = (&self.limits, self.targets.get(target)) else {
+        // Today's spend is counted with or without limits: /healthz shows it either way.
+        let Some(t) = self.targets.get(target) else {
             return Vec::new();
         };
         let mut events = Vec::new();
@@ -272,7 +275,11 @@ impl SpendGuard {
         self.settle(target, &mut st, now_ms, &mut events);
         st.usd += self.usd(model, input, output);
         st.tokens = st.tokens.saturating_add(input.saturating_add(output));
-        if limits.max_error_rate.is_some() {
+        if self
+            .limits
+            .as_ref()
+            .is_some_and(|l| l.max_error_rate.is_some())
+        {
             st.window.add(now_ms, failed);
         }
         if st.pause.is_none() {
@@ -420,7 +427,7 @@ impl SpendGuard {
                     "reason": pause.map(|p| p.reason.as_str()),
                     "paused_since": pause.map(|p| stamp(p.since_ms)),
                     "paused_until": pause.map(|p| stamp(p.until_ms)),
-                    "usd_today": if fresh { st.usd } else { 0.0 },
+                    "usd_today": if fresh { round_usd(st.usd) } else { 0.0 },
                     "tokens_today": if fresh { st.tokens } else { 0 },
                     "window_calls": calls,
                     "window_failures": failed,
@@ -544,13 +551,19 @@ fn usd(x: f64) -> String {
     format!("${x:.4}")
 }
 
+/// USD for display, to the micro-dollar: the sum of per-call prices carries binary float
+/// noise (`1.0639999999999998`) that no one should have to read.
+fn round_usd(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
 #[path = "guard_restart.rs"]
 mod restart;
-pub use restart::{Seed, load_seed};
+pub use restart::{Occasion, Seed, load_seed};
 
 #[cfg(test)]
 #[path = "guard_tests.rs"]

@@ -1,12 +1,12 @@
-//! What a restart carries over into the spend guard: today's shadow spend from the
-//! database (so a restart does not reset the budget) and the pauses the previous run left
-//! open (carried on while their limit holds, else closed with the resume they would have
-//! had).
+//! What a restart or a config reload carries over into the spend guard: today's shadow
+//! spend from the database (so neither resets the budget) and the pauses left open
+//! (carried on while their limit holds, else closed with the resume they would have had).
 
 use rusqlite::Connection;
 
 use super::{
-    DAY_MS, Pause, Reason, SpendGuard, State, Transition, date, now_ms, stamp, stamp_ms, transition,
+    DAY_MS, Pause, Reason, SpendGuard, State, Transition, date, now_ms, stamp, stamp_ms,
+    transition, usd,
 };
 use crate::store::StoreError;
 use crate::store::queries::{self, Query};
@@ -21,16 +21,27 @@ pub struct Seed {
     pub last: Vec<(String, String, String, i64)>,
 }
 
+/// Why a guard is seeded from the database: the resume rows it writes say which, so an
+/// analyst reading `mirror_pauses` is not told of a restart that never happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occasion {
+    /// The gateway started.
+    Start,
+    /// A config reload (SIGHUP or `--watch-config`) rebuilt the guard.
+    Reload,
+}
+
 impl SpendGuard {
-    /// Today's spend from the database and the pauses a previous run left open, so a
-    /// restart neither resets the budget nor leaves a pause dangling in the report.
-    pub fn restore(&self, seed: &Seed) {
-        let events = self.restore_at(seed, now_ms());
+    /// Today's spend from the database and the pauses a previous run (or the guard a
+    /// reload replaces) left open, so neither resets the budget nor leaves a pause
+    /// dangling in the report.
+    pub fn restore(&self, seed: &Seed, occasion: Occasion) {
+        let events = self.restore_at(seed, now_ms(), occasion);
         self.emit(events);
     }
 
     /// [`SpendGuard::restore`] at `now_ms`, returning the transitions.
-    pub fn restore_at(&self, seed: &Seed, now_ms: i64) -> Vec<Transition> {
+    pub fn restore_at(&self, seed: &Seed, now_ms: i64, occasion: Occasion) -> Vec<Transition> {
         let mut events = Vec::new();
         let today = now_ms.div_euclid(DAY_MS);
         for (id, t) in &self.targets {
@@ -48,7 +59,12 @@ impl SpendGuard {
                 .find(|l| &l.0 == id && l.1 == "pause")
                 .map(|l| (Reason::parse(&l.2), l.3));
             if let Some((reason, since)) = last {
-                self.reopen(id, &mut st, reason, since, now_ms, &mut events);
+                let open = Open {
+                    reason,
+                    since,
+                    occasion,
+                };
+                self.reopen(id, &mut st, open, now_ms, &mut events);
             }
             if st.pause.is_none() && self.limits.is_some() {
                 self.check_spend(id, &mut st, now_ms, &mut events);
@@ -64,11 +80,15 @@ impl SpendGuard {
         &self,
         id: &str,
         st: &mut State,
-        reason: Option<Reason>,
-        since: i64,
+        open: Open,
         now_ms: i64,
         events: &mut Vec<Transition>,
     ) {
+        let Open {
+            reason,
+            since,
+            occasion,
+        } = open;
         let today = now_ms.div_euclid(DAY_MS);
         let l = self.limits.as_ref();
         let over = |r: Reason| match r {
@@ -120,21 +140,63 @@ impl SpendGuard {
                 );
                 (Reason::NewDay, midnight, detail)
             }
-            (Some(Reason::ErrorRate), Some(until)) => (
-                Reason::ErrorRate,
-                until,
-                "pause_for was over while the gateway was stopped: calls go through again"
-                    .to_owned(),
-            ),
-            _ => (
-                Reason::Config,
-                now_ms,
-                "the gateway restarted and the limit behind the last pause no longer holds"
-                    .to_owned(),
-            ),
+            (Some(Reason::ErrorRate), Some(until)) => {
+                let when = match occasion {
+                    Occasion::Start => "while the gateway was stopped",
+                    Occasion::Reload => "before the config was reloaded",
+                };
+                let detail = format!("pause_for was over {when}: calls go through again");
+                (Reason::ErrorRate, until, detail)
+            }
+            _ => {
+                let what = match occasion {
+                    Occasion::Start => "the gateway restarted",
+                    Occasion::Reload => "the config was reloaded",
+                };
+                let mut detail =
+                    format!("{what} and the limit behind the last pause no longer holds");
+                if let Some(now) = self.limit_now(reason, st) {
+                    detail.push_str(": ");
+                    detail.push_str(&now);
+                }
+                (Reason::Config, now_ms, detail)
+            }
         };
         events.push(transition(id, false, reason, at, detail));
     }
+
+    /// The current setting of the limit behind a pause of `reason`, against today's
+    /// figure, for the resume row's detail (`None` when the reason names no limit).
+    fn limit_now(&self, reason: Option<Reason>, st: &State) -> Option<String> {
+        let l = self.limits.as_ref();
+        Some(match reason? {
+            Reason::SpendUsd => match l.and_then(|l| l.max_usd_per_day) {
+                Some(cap) => format!(
+                    "max_usd_per_day is now {}, above today's spend of {}",
+                    usd(cap),
+                    usd(st.usd)
+                ),
+                None => "max_usd_per_day is no longer set".to_owned(),
+            },
+            Reason::SpendTokens => match l.and_then(|l| l.max_tokens_per_day) {
+                Some(cap) => format!(
+                    "max_tokens_per_day is now {cap}, above today's {} tokens",
+                    st.tokens
+                ),
+                None => "max_tokens_per_day is no longer set".to_owned(),
+            },
+            Reason::ErrorRate => "max_error_rate is no longer set".to_owned(),
+            Reason::NewDay | Reason::Config => return None,
+        })
+    }
+}
+
+/// A pause the database shows open, and why the guard is being seeded.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    reason: Option<Reason>,
+    since: i64,
+    occasion: Occasion,
 }
 
 /// Reads today's shadow tokens and each target's last pause or resume (blocking SQLite

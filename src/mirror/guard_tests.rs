@@ -153,6 +153,20 @@ fn no_limits_never_pause() {
     assert!(guard(errors(0.0, 1)).admit_at("nobody", T0).0);
 }
 
+// Regression: without limits nothing was counted, so /healthz showed 0 spend; a guard
+// without limits counts today's spend, and `usd_today` is rounded to the micro-dollar.
+#[test]
+fn spend_is_counted_without_limits_and_rounded() {
+    let g = SpendGuard::new(None, PriceTable::new(&[]), ["s".to_owned()], None);
+    for _ in 0..3 {
+        g.record("s", MODEL, 1000, 1000, false);
+    }
+    let st = g.status();
+    assert_eq!(st["s"]["tokens_today"], 6000);
+    // 0.00075 three times is 0.0022500000000000003 in floating point.
+    assert_eq!(st["s"]["usd_today"].to_string(), "0.00225");
+}
+
 // Proves a restart loads today's spend (pausing when it is over a cap), carries on a
 // pause whose limit still holds, and closes one that no longer does with the resume it
 // would have had.
@@ -174,7 +188,10 @@ fn restore_keeps_the_budget_and_reconciles_pauses() {
         spend: spent.clone(),
         last: vec![],
     };
-    assert_eq!(reasons(&g.restore_at(&seed, T0)), [(true, "spend_usd", T0)]);
+    assert_eq!(
+        reasons(&g.restore_at(&seed, T0, Occasion::Start)),
+        [(true, "spend_usd", T0)]
+    );
     assert!(!g.admit_at("s", T0 + 1).0);
     assert!(g.admit_at("t", T0 + 1).0);
 
@@ -184,7 +201,7 @@ fn restore_keeps_the_budget_and_reconciles_pauses() {
         spend: spent.clone(),
         last: vec![("s".into(), "pause".into(), "spend_usd".into(), T0 - 5)],
     };
-    assert!(g.restore_at(&seed, T0).is_empty());
+    assert!(g.restore_at(&seed, T0, Occasion::Start).is_empty());
     assert!(!g.admit_at("s", T0 + 1).0);
 
     // A spend pause from yesterday: resumed at midnight, today counts from what was spent today.
@@ -195,7 +212,7 @@ fn restore_keeps_the_budget_and_reconciles_pauses() {
     };
     let today_midnight = T0 / DAY_MS * DAY_MS;
     assert_eq!(
-        reasons(&g.restore_at(&seed, T0)),
+        reasons(&g.restore_at(&seed, T0, Occasion::Start)),
         [(false, "new_day", today_midnight)]
     );
     assert!(g.admit_at("s", T0 + 1).0);
@@ -206,7 +223,7 @@ fn restore_keeps_the_budget_and_reconciles_pauses() {
         spend: vec![],
         last: vec![("s".into(), "pause".into(), "error_rate".into(), T0 - 10_000)],
     };
-    assert!(g.restore_at(&seed, T0).is_empty());
+    assert!(g.restore_at(&seed, T0, Occasion::Start).is_empty());
     assert!(!g.admit_at("s", T0 + 1).0);
     let (open, ev) = g.admit_at("s", T0 + 20_000);
     assert!(open);
@@ -218,8 +235,52 @@ fn restore_keeps_the_budget_and_reconciles_pauses() {
         spend: spent,
         last: vec![("s".into(), "pause".into(), "spend_usd".into(), T0 - 5)],
     };
-    assert_eq!(reasons(&g.restore_at(&seed, T0)), [(false, "config", T0)]);
+    assert_eq!(
+        reasons(&g.restore_at(&seed, T0, Occasion::Start)),
+        [(false, "config", T0)]
+    );
     assert!(g.admit_at("s", T0 + 1).0);
+}
+
+// Regression: a reload that raised a cap wrote a resume saying "the gateway restarted";
+// the detail names what happened (start or reload) and the limit now in force.
+#[test]
+fn config_resume_names_the_reload_and_the_new_limit() {
+    let seed = Seed {
+        spend: vec![("s".to_owned(), MODEL.to_owned(), 2000, 2000)],
+        last: vec![("s".into(), "pause".into(), "spend_usd".into(), T0 - 5)],
+    };
+    let raised = guard(Limits {
+        max_usd_per_day: Some(5.0),
+        ..Limits::default()
+    });
+    let ev = raised.restore_at(&seed, T0, Occasion::Reload);
+    assert_eq!(reasons(&ev), [(false, "config", T0)]);
+    assert_eq!(
+        ev[0].detail,
+        "the config was reloaded and the limit behind the last pause no longer holds: \
+         max_usd_per_day is now $5.0000, above today's spend of $0.0015"
+    );
+
+    let removed = SpendGuard::new(None, PriceTable::new(&[]), ["s".to_owned()], None);
+    let ev = removed.restore_at(&seed, T0, Occasion::Start);
+    assert_eq!(
+        ev[0].detail,
+        "the gateway restarted and the limit behind the last pause no longer holds: \
+         max_usd_per_day is no longer set"
+    );
+
+    // An error-rate pause that ended before the reload says so, not "while stopped".
+    let errs = guard(errors(0.5, 1));
+    let seed = Seed {
+        spend: vec![],
+        last: vec![("s".into(), "pause".into(), "error_rate".into(), T0 - 60_000)],
+    };
+    let ev = errs.restore_at(&seed, T0, Occasion::Reload);
+    assert_eq!(
+        ev[0].detail,
+        "pause_for was over before the config was reloaded: calls go through again"
+    );
 }
 
 // Proves the seed queries run on a real database and read what the writer stores.
@@ -269,7 +330,7 @@ fn hand_over_carries_spend_and_forwards_late_calls() {
     let old = guard(caps.clone());
     old.record_at("t", MODEL, 30, 30, false, T0);
     let new = std::sync::Arc::new(guard(caps));
-    new.restore_at(&Seed::default(), T0);
+    new.restore_at(&Seed::default(), T0, Occasion::Reload);
     old.hand_over_at(new.clone(), T0);
     assert!(new.admit_at("t", T0).0, "60 of 100 tokens: still open");
     // A call that started before the reload finishes on the old guard.

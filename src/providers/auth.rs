@@ -131,6 +131,14 @@ impl Auth {
         }
     }
 
+    /// Called when the upstream answered 401: a cached Google token is dropped, so the
+    /// next call gets a fresh one.
+    pub fn refused(&self) {
+        if let Self::Google(Ok(source)) = self {
+            source.invalidate();
+        }
+    }
+
     /// The secrets an upstream might echo back, for redaction.
     pub fn secrets(&self) -> Vec<&str> {
         match self {

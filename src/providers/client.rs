@@ -329,7 +329,6 @@ impl Provider {
         body: &Value,
         limit: Option<Duration>,
     ) -> Result<Value, UpstreamError> {
-        let timeout = limit.map_or(self.timeout, |l| l.min(self.timeout));
         let w = Wire {
             path: path.to_string(),
             body: body.clone(),
@@ -337,16 +336,39 @@ impl Provider {
             model: String::new(),
             stream: false,
         };
+        self.post_json(&w, limit).await
+    }
+
+    /// Posts `w` with this target's credentials (token counting, embeddings), bounded by
+    /// its timeout or `limit` if shorter: the 2xx answer as JSON, any other status as an
+    /// error read by `w.format`.
+    pub async fn post_json(
+        &self,
+        w: &Wire,
+        limit: Option<Duration>,
+    ) -> Result<Value, UpstreamError> {
+        let timeout = limit.map_or(self.timeout, |l| l.min(self.timeout));
         let result = async {
-            let (status, headers, bytes) = http::exchange(self.request(&w).await?, timeout).await?;
+            let (status, headers, bytes) = http::exchange(self.request(w).await?, timeout).await?;
             if !(200..300).contains(&status) {
-                return Err(status_error(status, &headers, &bytes));
+                return Err(error_of(w, status, &headers, &bytes));
             }
             serde_json::from_slice::<Value>(&bytes)
                 .map_err(|e| UpstreamError::InvalidResponse(format!("the body is not JSON ({e})")))
         }
         .await;
         result.map_err(|e| self.scrub(e))
+    }
+
+    /// The configured target (paths and names the other endpoints need: Vertex's project
+    /// and location, Azure's deployments and api-version).
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The base URL requests are joined to (normalised, no trailing `/v1`).
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// Opens a streamed answer (`stream: true` requests). A failure before the first
@@ -380,6 +402,9 @@ impl Provider {
         }
         let idle = self.timeout;
         Ok(match w.format {
+            Format::OpenAi if self.kind == ProviderKind::AzureOpenAi => {
+                azure::without_annotations(stream::openai_chunks(resp, idle))
+            }
             Format::OpenAi => stream::openai_chunks(resp, idle),
             Format::Responses => openai::responses::events(resp, idle),
             Format::Anthropic => anthropic_stream::chunks(resp, idle, now_secs()),
@@ -426,18 +451,28 @@ impl Provider {
     fn scrub(&self, e: UpstreamError) -> UpstreamError {
         // For 401/403 the upstream's text is replaced entirely: providers echo a masked key
         // (prefix and last characters) that exact-match redaction would miss.
-        if let UpstreamError::Status {
-            status: status @ (401 | 403),
-            kind,
-            code,
-            retry_after,
-            ..
-        } = e
+        // Bedrock's AccessDeniedException is about model access ("You don't have access to
+        // the model…"), not the key, and AWS never echoes credentials: keep its text.
+        if e.status() == Some(401) {
+            self.auth.refused();
+        }
+        let model_access = matches!(&e, UpstreamError::Status { status: 403, code: Some(c), .. }
+            if c == "AccessDeniedException");
+        if !model_access
+            && let UpstreamError::Status {
+                status: status @ (401 | 403),
+                kind,
+                code,
+                param,
+                retry_after,
+                ..
+            } = e
         {
             return UpstreamError::Status {
                 status,
                 kind,
                 code,
+                param,
                 message: format!(
                     "upstream `{}` rejected kt's credentials (HTTP {status}); check {}",
                     self.id,
@@ -455,12 +490,14 @@ impl Provider {
                 status,
                 kind,
                 code,
+                param,
                 message,
                 retry_after,
             } => UpstreamError::Status {
                 status,
                 kind,
                 code,
+                param,
                 message: redact(&message, &secrets),
                 retry_after,
             },
@@ -539,12 +576,13 @@ fn error_of(w: &Wire, status: u16, headers: &HeaderMap, bytes: &[u8]) -> Upstrea
 
 /// An OpenAI-shaped error answer.
 fn status_error(status: u16, headers: &HeaderMap, bytes: &[u8]) -> UpstreamError {
-    let (message, code, kind) = parse_error_body(status, bytes);
+    let b = parse_error_body(status, bytes);
     UpstreamError::Status {
         status,
-        kind,
-        code,
-        message,
+        kind: b.kind,
+        code: b.code,
+        param: b.param.map(String::into_boxed_str),
+        message: b.message,
         retry_after: retry_after(headers),
     }
 }

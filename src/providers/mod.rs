@@ -10,6 +10,8 @@ pub mod auth;
 pub mod azure;
 pub mod bedrock;
 mod client;
+pub mod count_tokens;
+pub mod embeddings;
 pub mod gemini;
 mod http;
 pub mod openai;
@@ -20,6 +22,8 @@ pub mod vertex;
 
 pub use auth::Secret;
 pub use client::{Format, Native, Prepared, Provider, Wire, http_client};
+pub use count_tokens::CountPlan;
+pub use embeddings::EmbedCall;
 pub use stream::{ChunkStream, EventTranslator, Step, StreamSummary, collect, is_usage_chunk};
 
 use serde_json::{Map, Value};
@@ -168,6 +172,9 @@ pub enum UpstreamError {
         kind: String,
         /// OpenAI-style error `code`, if any.
         code: Option<String>,
+        /// The request field the upstream blamed (OpenAI's `error.param`), if any. Boxed:
+        /// it keeps the error (returned on every path) small.
+        param: Option<Box<str>>,
         message: String,
         /// `retry-after` header to forward on 429/503.
         retry_after: Option<String>,
@@ -240,9 +247,21 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     out
 }
 
+/// What an upstream's JSON error body says (see [`parse_error_body`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub message: String,
+    /// `error.type`, or the type the status means when there is none.
+    pub kind: String,
+    pub code: Option<String>,
+    /// `error.param`: the request field at fault (OpenAI's shape only).
+    pub param: Option<String>,
+}
+
 /// Reads the JSON error body of a non-2xx answer in either dialect
-/// (`{"error":{"message","type","code"}}` or Anthropic's `{"type":"error","error":{...}}`).
-pub fn parse_error_body(status: u16, body: &[u8]) -> (String, Option<String>, String) {
+/// (`{"error":{"message","type","param","code"}}` or Anthropic's
+/// `{"type":"error","error":{...}}`).
+pub fn parse_error_body(status: u16, body: &[u8]) -> ErrorBody {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let err = parsed.as_ref().and_then(|v| v.get("error"));
     let message = err
@@ -262,11 +281,18 @@ pub fn parse_error_body(status: u16, body: &[u8]) -> (String, Option<String>, St
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| default_error_type(status).to_string());
-    let code = err
-        .and_then(|e| e.get("code"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    (message, code, kind)
+    let text = |key: &str| {
+        err.and_then(|e| e.get(key))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    ErrorBody {
+        message,
+        kind,
+        code: text("code"),
+        param: text("param"),
+    }
 }
 
 /// OpenAI's error `type` for a status, used when the upstream gave none.
@@ -314,6 +340,27 @@ mod tests {
                 .unwrap()
                 .contains("not json")
         );
+    }
+
+    // Proves an error body's param and code are read (regression: param was dropped), and
+    // an Anthropic body, which has neither, still gives its message and type.
+    #[test]
+    fn error_body_keeps_param() {
+        let b = parse_error_body(
+            400,
+            br#"{"error":{"message":"bad","type":"invalid_request_error","param":"messages[0].content","code":"invalid_value"}}"#,
+        );
+        assert_eq!(b.param.as_deref(), Some("messages[0].content"));
+        assert_eq!(b.code.as_deref(), Some("invalid_value"));
+        let b = parse_error_body(
+            400,
+            br#"{"type":"error","error":{"type":"invalid_request_error","message":"m"}}"#,
+        );
+        assert_eq!(
+            (b.message.as_str(), b.kind.as_str()),
+            ("m", "invalid_request_error")
+        );
+        assert_eq!((b.param, b.code), (None, None));
     }
 
     // Proves token counts SQLite cannot store are treated as absent (review B1).

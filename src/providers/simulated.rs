@@ -133,6 +133,7 @@ pub async fn complete(
             status: 500,
             kind: "api_error".into(),
             code: None,
+            param: None,
             message: "simulated upstream failure".into(),
             retry_after: None,
         });
@@ -140,8 +141,7 @@ pub async fn complete(
 
     let text = generate(&prompt, prompt_hash, target_hash, sim.output_tokens);
     let output_tokens = text.split_whitespace().count() as u64;
-    // Rule of thumb for English: about four characters per token.
-    let input_tokens = (prompt.chars().count() as u64).div_ceil(4).max(1);
+    let input_tokens = estimate_tokens(&prompt);
     let body = json!({
         "id": format!("chatcmpl-sim-{:016x}", target_hash),
         "object": "chat.completion",
@@ -166,6 +166,17 @@ pub async fn complete(
             "simulator built a non-object".into(),
         )),
     }
+}
+
+/// The simulator's input-token count of a request: what its answers report as
+/// `prompt_tokens`, and what it answers to token counting.
+pub fn input_tokens(req: &Map<String, Value>) -> u64 {
+    estimate_tokens(&prompt_text(req))
+}
+
+/// Rule of thumb for English: about four characters per token.
+fn estimate_tokens(prompt: &str) -> u64 {
+    (prompt.chars().count() as u64).div_ceil(4).max(1)
 }
 
 /// Builds the answer: most words come from a stream seeded by the prompt alone (shared by

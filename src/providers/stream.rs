@@ -253,6 +253,18 @@ pub trait EventTranslator: Send + 'static {
             message: "the upstream closed the stream before its last event".into(),
         })
     }
+
+    /// The upstream reported an error in a message of its own (an event stream's
+    /// `exception` or `error` frame, which never reaches [`Self::on_event`]): the error that
+    /// ends the stream. `name` is the upstream's name for it (`throttlingException`), and
+    /// `message` its text. The default keeps the name as the error type; a format whose
+    /// names are not OpenAI error types maps them.
+    fn on_exception(&mut self, name: &str, message: String) -> UpstreamError {
+        UpstreamError::Stream {
+            kind: name.to_string(),
+            message,
+        }
+    }
 }
 
 /// An SSE response → OpenAI chunks through `tr`; `idle` bounds each wait for an event.

@@ -14,6 +14,11 @@ pub const MONTH_DAYS: f64 = 30.0;
 
 const DAY_MS: f64 = 86_400_000.0;
 
+/// The shortest window (one hour, in days) the monthly projection extrapolates from: a
+/// few seconds of traffic times 30 days gives absurd rates (billions of requests), so a
+/// shorter window gets the per-request and per-1,000-request figures only.
+pub const MIN_PROJECTION_DAYS: f64 = 1.0 / 24.0;
+
 /// `cost` of a group (JSON contract v1, plus `unpriced_models`, `change_pct` and its CI).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Cost {
@@ -36,8 +41,23 @@ pub struct Cost {
     pub change_pct: Option<f64>,
     /// Bootstrap 95% interval of `change_pct` over the costed pairs.
     pub change_pct_ci95: Option<[f64; 2]>,
-    /// The monthly projection; `null` without both costs or without a window length.
+    /// The monthly projection; `null` without both costs, without a window length, or
+    /// when the window is shorter than [`MIN_PROJECTION_DAYS`].
     pub projection: Option<Projection>,
+    /// Set (and `projection` null) when both costs are known but the window is too short
+    /// to project from.
+    pub projection_withheld: Option<Withheld>,
+}
+
+/// Why a group with both costs has no projection: its window is too short.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Withheld {
+    /// Length of the window, in days.
+    pub window_days: f64,
+    /// The shortest window projected from, in days ([`MIN_PROJECTION_DAYS`]).
+    pub min_window_days: f64,
+    /// Requests in the window the shadow could take over.
+    pub traffic: u64,
 }
 
 /// What moving the window's traffic to the shadow would cost per month.
@@ -104,8 +124,9 @@ pub fn cost(
         ),
         _ => (None, None),
     };
+    let short = |days: f64| days < MIN_PROJECTION_DAYS;
     let projection = match (primary, shadow, window_days) {
-        (Some(p), Some(s), Some(days)) if days > 0.0 => {
+        (Some(p), Some(s), Some(days)) if days > 0.0 && !short(days) => {
             let per_month = traffic as f64 / days * MONTH_DAYS;
             Some(Projection {
                 window_days: days,
@@ -121,6 +142,14 @@ pub fn cost(
         }
         _ => None,
     };
+    let projection_withheld = match (primary, shadow, window_days) {
+        (Some(_), Some(_), Some(days)) if days > 0.0 && short(days) => Some(Withheld {
+            window_days: days,
+            min_window_days: MIN_PROJECTION_DAYS,
+            traffic,
+        }),
+        _ => None,
+    };
     Cost {
         primary_price: price(&primary_model),
         shadow_price: price(&shadow_model),
@@ -134,6 +163,7 @@ pub fn cost(
         change_pct,
         change_pct_ci95,
         projection,
+        projection_withheld,
     }
 }
 
@@ -167,5 +197,42 @@ mod tests {
         );
         assert_eq!(window_days(Some(5), Some(5), None), None);
         assert_eq!(window_days(None, Some(5), None), None);
+    }
+
+    // Regression: a window of seconds was extrapolated to billions of requests per month;
+    // below one hour the projection is withheld (with why) and the per-request figures stay.
+    #[test]
+    fn short_window_withholds_the_projection() {
+        let row: Row = serde_json::from_value(serde_json::json!({
+            "primary_models": "[\"gpt-4o-mini\"]",
+            "shadow_models": "[\"claude-sonnet-4-20250514\"]",
+            "primary_cost_mean": 0.0001,
+            "shadow_cost_mean": 0.002,
+        }))
+        .unwrap();
+        let prices = PriceTable::new(&[]);
+        let pairs = PairCosts::default();
+        let second = 1.0 / 86_400.0;
+        let c = cost(Some(&row), &prices, &pairs, 1_000, Some(second));
+        assert!(c.projection.is_none());
+        let w = c.projection_withheld.unwrap();
+        assert_eq!(
+            (w.window_days, w.min_window_days, w.traffic),
+            (second, MIN_PROJECTION_DAYS, 1_000)
+        );
+        assert_eq!(c.shadow_per_request_usd, Some(0.002));
+        assert_eq!(c.shadow_per_1k_usd, Some(2.0));
+
+        // From one hour on, the projection is made and nothing is withheld.
+        let c = cost(
+            Some(&row),
+            &prices,
+            &pairs,
+            1_000,
+            Some(MIN_PROJECTION_DAYS),
+        );
+        assert!(c.projection_withheld.is_none());
+        let p = c.projection.unwrap();
+        assert!((p.requests_per_month - 720_000.0).abs() < 1e-6, "{p:?}");
     }
 }

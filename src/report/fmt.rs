@@ -89,7 +89,9 @@ pub fn thousands(n: u64) -> String {
 /// A length of time given in days, in the unit that reads best.
 pub fn span(days: f64) -> String {
     if days < 1.0 / 1440.0 {
-        format!("{:.0} seconds", days * 86_400.0)
+        let seconds = format!("{:.0}", days * 86_400.0);
+        let unit = if seconds == "1" { "second" } else { "seconds" };
+        format!("{seconds} {unit}")
     } else if days < 1.0 / 24.0 {
         format!("{:.1} minutes", days * 1440.0)
     } else if days < 2.0 {
@@ -134,5 +136,6 @@ mod tests {
         assert_eq!(span(2.0 / 1440.0), "2.0 minutes");
         assert_eq!(span(7.0), "7.0 days");
         assert_eq!(span(2.0 / 86_400.0), "2 seconds");
+        assert_eq!(span(1.0 / 86_400.0), "1 second");
     }
 }

@@ -84,6 +84,12 @@ pub fn evaluate(thresholds: &Gates, overall: &Group, min_pairs: u64) -> (Vec<Gat
             span(p.window_days)
         ));
     }
+    if let Some(w) = &overall.cost.projection_withheld {
+        warnings.push(format!(
+            "the window is {}: too short to project monthly cost (at least 1 hour); the report shows the cost per request and per 1,000 requests instead",
+            span(w.window_days)
+        ));
+    }
     if !overall.cost.unpriced_models.is_empty() {
         warnings.push(format!(
             "no price for {}: cost figures involving them are null; add them under `pricing:` in the config (USD per million tokens)",

@@ -327,6 +327,18 @@ fn tokens_and_cost(out: &mut Vec<Block>, g: &Group) {
                 pct_change(hi)
             )),
         ),
+        None if c.projection_withheld.is_some() => {
+            let w = c.projection_withheld.as_ref().map_or(0.0, |w| w.window_days);
+            format!(
+                // "1 hour" is cost::MIN_PROJECTION_DAYS.
+                "Projection: n/a — the window is {}, shorter than the 1 hour a monthly projection needs (give a longer --since). Per request: {} on the primary, {} on the shadow; per 1,000 requests: {} and {}.",
+                span(w),
+                opt_usd(c.primary_per_request_usd),
+                opt_usd(c.shadow_per_request_usd),
+                opt_usd(c.primary_per_1k_usd),
+                opt_usd(c.shadow_per_1k_usd),
+            )
+        }
         None if !c.unpriced_models.is_empty() => format!(
             "Projection: n/a — no price for {} (add it under `pricing:` in the config).",
             c.unpriced_models.join(", ")

@@ -44,7 +44,8 @@ pub struct RequestRow {
     pub extra_shadows: Vec<(String, String)>,
     /// The caller's `x-request-id`, when it sent a valid one.
     pub client_request_id: Option<String>,
-    /// The API the caller used: `openai` (chat completions) or `anthropic` (messages).
+    /// The API the caller used: `openai` (chat completions), `anthropic` (messages) or
+    /// `embeddings` (no completion: never mirrored, `mirror_state` `not_eligible`).
     pub ingress: &'static str,
 }
 

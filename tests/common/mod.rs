@@ -5,12 +5,14 @@
 //! built by `openai_sse` / `anthropic_sse` in the real wire shapes (provider-apis.md §1.3,
 //! §2.3); the upstream's `StreamLog` says whether kt read each stream to the end.
 //! `aws`: a SigV4 verifier and an event-stream frame encoder written by hand, for fake
-//! Bedrock servers; `google`: a Google OAuth token endpoint and service-account key files.
+//! Bedrock servers; `bedrock`: such a fake Bedrock Runtime; `google`: a Google OAuth token endpoint and service-account key files.
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 /// Hand-written SigV4 verifier and event-stream encoder for fake Bedrock servers.
 pub mod aws;
+/// A fake Bedrock Runtime (SigV4 or API-key checked, Converse and ConverseStream answers).
+pub mod bedrock;
 pub mod google;
 
 use std::io::{BufRead, BufReader};
@@ -34,7 +36,7 @@ pub struct Call {
     /// `POST`, `GET`, `DELETE`, ...
     pub method: String,
     pub path: String,
-    /// The query string, without the `?` (empty when there is none).
+    /// The query string without `?` (empty when there is none).
     pub query: String,
     /// Header names lowercased.
     pub headers: Vec<(String, String)>,
@@ -42,6 +44,31 @@ pub struct Call {
 }
 
 impl Call {
+    /// The call as a server received it: the method, the raw (still percent-encoded) path
+    /// and query, the headers, and the body parsed as JSON (`Null` when it is not JSON).
+    pub fn received(
+        method: &axum::http::Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Self {
+        Call {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            query: uri.query().unwrap_or_default().to_string(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_lowercase(),
+                        v.to_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect(),
+            body: serde_json::from_slice(body).unwrap_or(Value::Null),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -264,30 +291,22 @@ async fn serve_fake(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let call = Call {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        query: uri.query().unwrap_or_default().to_string(),
-        headers: headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_lowercase(),
-                    v.to_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect(),
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-    };
+    let call = Call::received(&method, &uri, &headers, &body);
     st.calls.lock().unwrap().push(call.clone());
     let reply = (st.handler)(&call);
+    respond(reply, st.streams.clone()).await
+}
+
+/// Sends `reply` after its delay: a whole body, or its frames one by one (counted in
+/// `streams`). Shared by the fakes that check a request before answering (`bedrock`).
+pub async fn respond(reply: Reply, streams: Arc<Mutex<StreamLog>>) -> Response {
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
     let mut resp = if reply.frames.is_empty() {
         (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response()
     } else {
-        let body = frame_stream(reply.frames, reply.abort, st.streams.clone());
+        let body = frame_stream(reply.frames, reply.abort, streams);
         (StatusCode::from_u16(reply.status).unwrap(), body).into_response()
     };
     resp.headers_mut()
@@ -645,9 +664,13 @@ pub fn last_text(call: &Call) -> String {
         .unwrap_or_default()
 }
 
-/// The real `kt` binary.
-pub fn kt_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_kt")
+/// The real `kt` binary: the one cargo built for these tests, or `KT_BIN` when set. With a
+/// `CARGO_TARGET_DIR` shared by several checkouts, `debug/kt` is whichever checkout's build
+/// cargo linked there last; `KT_BIN` names a private copy of this checkout's build.
+pub fn kt_bin() -> PathBuf {
+    std::env::var_os("KT_BIN")
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kt")), PathBuf::from)
 }
 
 /// `kt ARGS` with no `--db` and no inherited `KT_DB`.

@@ -106,4 +106,17 @@ try:
 except Exception as e:  # noqa: BLE001
     out["models"] = failure(e)
 
+for model in [MODEL, "claude-unrouted"]:
+    try:
+        m = client.models.retrieve(model)
+        out["model:" + model] = {"id": m.id, "type": m.type}
+    except Exception as e:  # noqa: BLE001
+        out["model:" + model] = failure(e)
+
+try:
+    r = client.messages.count_tokens(model=MODEL, system="Be terse.", messages=user("case:ok"), tools=TOOLS)
+    out["count_tokens"] = {"input_tokens": r.input_tokens}
+except Exception as e:  # noqa: BLE001
+    out["count_tokens"] = failure(e)
+
 print(json.dumps(out))

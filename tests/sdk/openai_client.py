@@ -76,6 +76,24 @@ try:
 except Exception as e:  # noqa: BLE001
     out["stream_tool"] = {"exception": type(e).__name__, "message": str(e)}
 
+try:
+    # The SDK asks for base64 vectors unless told otherwise, and decodes them.
+    r = client.embeddings.create(model="text-embedding-3-small", input=["a", "b"])
+    out["embeddings"] = {"vectors": [d.embedding for d in r.data], "prompt_tokens": r.usage.prompt_tokens}
+except openai.APIStatusError as e:
+    out["embeddings"] = {"exception": type(e).__name__, "status": e.status_code}
+except Exception as e:  # noqa: BLE001
+    out["embeddings"] = {"exception": type(e).__name__, "message": str(e)}
+
+try:
+    m = client.models.retrieve("gpt-4o-mini")
+    out["model"] = {"id": m.id, "object": m.object, "owned_by": m.owned_by}
+except openai.APIStatusError as e:
+    out["model"] = {"exception": type(e).__name__, "status": e.status_code,
+                    "code": (e.body or {}).get("code") if isinstance(e.body, dict) else None}
+except Exception as e:  # noqa: BLE001
+    out["model"] = {"exception": type(e).__name__, "message": str(e)}
+
 for case in ["case:429", "case:400"]:
     try:
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": case}])

@@ -1,10 +1,11 @@
 //! Rules for `policies:`, in either tutorial shape: a list of `{name, type, ...}`
-//! (Step 1) or a `chain:` of names with a `policy:` body for each (Step 8).
+//! (Step 1) or a `chain:` of names with a `policy:` body for each (Step 8), the bodies
+//! under `policies:` or at the top level.
 
 use serde_saphyr::Location;
 
 use super::{Ctx, Fields, index, join, suggest};
-use crate::config::node::{Entry, Node, SNode};
+use crate::config::node::{self, Entry, Node, SNode};
 use crate::config::{FilterAction, Pattern, Policy, PolicyKind};
 
 /// Keys only a content filter accepts.
@@ -73,11 +74,41 @@ impl Type {
     }
 }
 
-/// Checks `policies:`; `None` after an error. Policies come back in evaluation order.
-pub(super) fn check(cx: &mut Ctx<'_>, n: &SNode) -> Option<Vec<Policy>> {
+/// Checks `policies:` and a top-level `policy:`; `None` after an error. Policies come
+/// back in evaluation order.
+///
+/// The tutorial's Step 8 lost its indentation in publication, so `policy:` reads both as
+/// a key of `policies:` and as a sibling of it at the top level; both are accepted.
+pub(super) fn check(cx: &mut Ctx<'_>, root: &Fields<'_>) -> Option<Vec<Policy>> {
+    let top = root.get("policy").zip(root.key_at("policy"));
+    let Some(n) = root.get("policies") else {
+        if let Some((_, at)) = top {
+            cx.error(
+                "policy",
+                at,
+                "`policy:` gives policy bodies but nothing says which run; list them under \
+                 `policies: {chain: [...]}`",
+            );
+            return None;
+        }
+        return Some(Vec::new());
+    };
     match &n.value {
-        Node::Seq(items) => check_list(cx, items),
-        Node::Map(_) => check_chain(cx, n),
+        Node::Seq(items) => {
+            if let Some((_, at)) = top {
+                // The list form carries each policy's settings in its item, so a body
+                // here would silently never apply.
+                cx.error(
+                    "policy",
+                    at,
+                    "a top-level `policy:` goes with `policies.chain`; with `policies:` as a \
+                     list, give each policy's settings in its list item",
+                );
+            }
+            let policies = check_list(cx, items);
+            if top.is_some() { None } else { policies }
+        }
+        Node::Map(_) => check_chain(cx, n, top),
         _ => {
             cx.mismatch(
                 "policies",
@@ -133,19 +164,46 @@ fn check_list(cx: &mut Ctx<'_>, items: &[SNode]) -> Option<Vec<Policy>> {
     policies
 }
 
-/// Step 8 form: `chain: [names]` in evaluation order, `policy: {name: body}`.
-fn check_chain(cx: &mut Ctx<'_>, n: &SNode) -> Option<Vec<Policy>> {
+/// Step 8 form: `chain: [names]` in evaluation order, `policy: {name: body}` under
+/// `policies:` or (`top`) at the top level.
+fn check_chain(
+    cx: &mut Ctx<'_>,
+    n: &SNode,
+    top: Option<(&SNode, &Location)>,
+) -> Option<Vec<Policy>> {
     let f = cx.fields("policies", n, &["chain", "policy"])?;
     let chain = cx.required(&f, "chain").and_then(|v| chain_names(cx, v));
+    let nested = f.get("policy").zip(f.key_at("policy"));
+    let (block, base) = match (nested, top) {
+        (Some((nested, nested_at)), Some((top, top_at))) => {
+            // Identical copies are one setting given twice; only a conflict needs saying
+            // which one is in force.
+            if !node::same(nested, top) {
+                let (line, column) = node::pos(nested_at);
+                cx.warn(
+                    "policy",
+                    top_at,
+                    format!(
+                        "`policy:` is given both here and under `policies:` ({line}:{column}), \
+                         and they differ; kt reads `policies.policy` and ignores this one"
+                    ),
+                );
+            }
+            (Some(nested), "policies.policy")
+        }
+        (Some((nested, _)), None) => (Some(nested), "policies.policy"),
+        (None, Some((top, _))) => (Some(top), "policy"),
+        (None, None) => (None, "policies.policy"),
+    };
 
     // Bodies are checked whether or not the chain uses them.
     let mut bodies: Vec<(&str, &Location, Option<PolicyKind>)> = Vec::new();
     let mut bodies_readable = true;
-    if let Some(block) = f.get("policy") {
-        match cx.entries("policies.policy", block) {
+    if let Some(block) = block {
+        match cx.entries(base, block) {
             Some(entries) => {
                 for e in entries {
-                    let kind = check_named_body(cx, e);
+                    let kind = check_named_body(cx, base, e);
                     bodies.push((&e.key.value, &e.key.referenced, kind));
                 }
             }
@@ -172,7 +230,7 @@ fn check_chain(cx: &mut Ctx<'_>, n: &SNode) -> Option<Vec<Policy>> {
                     cx.error_suggest(
                         &index("policies.chain", i),
                         &node.referenced,
-                        format!("`{name}` has no `policy:` body; add one under `policies.policy`"),
+                        format!("`{name}` has no `policy:` body; add one under `{base}`"),
                         suggest(name, bodies.iter().map(|(b, _, _)| *b)),
                     );
                 }
@@ -183,7 +241,7 @@ fn check_chain(cx: &mut Ctx<'_>, n: &SNode) -> Option<Vec<Policy>> {
     for (name, at, _) in &bodies {
         if !chain.iter().any(|(c, _)| c == name) {
             cx.warn(
-                &join("policies.policy", name),
+                &join(base, name),
                 at,
                 format!("policy `{name}` is not listed in `policies.chain`, so it never runs"),
             );
@@ -224,10 +282,11 @@ fn chain_names<'n>(cx: &mut Ctx<'_>, n: &'n SNode) -> Option<Vec<(&'n str, &'n S
     all_ok.then_some(names)
 }
 
-/// One `policies.policy.<name>` body; a null body means "all defaults".
-fn check_named_body(cx: &mut Ctx<'_>, e: &Entry) -> Option<PolicyKind> {
+/// One `<base>.<name>` body (`base` is `policies.policy` or a top-level `policy`); a
+/// null body means "all defaults".
+fn check_named_body(cx: &mut Ctx<'_>, base: &str, e: &Entry) -> Option<PolicyKind> {
     let name = e.key.value.as_str();
-    let path = join("policies.policy", name);
+    let path = join(base, name);
     let inferred = Type::infer(name);
     if matches!(e.value.value, Node::Null) {
         let Some(ty) = inferred else {

@@ -53,7 +53,8 @@ pub fn from_messages_response(
 /// 529 (overloaded, not a standard code) becomes 503 so OpenAI clients retry it; `kind` and
 /// `code` both carry the upstream `error.type`. `retry_after` is kept only on 429/503/529.
 pub fn error_from_response(status: u16, body: &[u8], retry_after: Option<String>) -> UpstreamError {
-    let (message, upstream_code, mut kind) = parse_error_body(status, body);
+    let b = parse_error_body(status, body);
+    let (message, upstream_code, mut kind) = (b.message, b.code, b.kind);
     let upstream_type = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
         v.pointer("/error/type")
             .and_then(Value::as_str)
@@ -69,6 +70,8 @@ pub fn error_from_response(status: u16, body: &[u8], retry_after: Option<String>
         status: if status == 529 { 503 } else { status },
         kind,
         code,
+        // Anthropic names the field inside its message (`messages.0.content: …`).
+        param: None,
         message,
         retry_after,
     }

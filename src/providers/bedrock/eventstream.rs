@@ -152,8 +152,9 @@ fn invalid(what: &str) -> UpstreamError {
 }
 
 /// Feeds one message to the translator. Events go to `tr.on_event(:event-type, payload)`;
-/// an `exception` or `error` message ends the stream with [`UpstreamError::Stream`];
-/// unknown message types are skipped (the protocol may grow).
+/// an `exception` or `error` message ends the stream with the error
+/// `tr.on_exception(name, message)` makes of it (by default [`UpstreamError::Stream`] with
+/// the name as its kind); unknown message types are skipped (the protocol may grow).
 pub fn dispatch<T: EventTranslator>(tr: &mut T, msg: &Message) -> Result<Step, UpstreamError> {
     match msg.message_type.as_str() {
         "event" => {
@@ -163,20 +164,16 @@ pub fn dispatch<T: EventTranslator>(tr: &mut T, msg: &Message) -> Result<Step, U
                 .ok_or_else(|| invalid("an event has no `:event-type` header"))?;
             tr.on_event(name, msg.payload_text()?)
         }
-        "exception" => Err(UpstreamError::Stream {
-            kind: msg
-                .exception_type
-                .clone()
-                .unwrap_or_else(|| "exception".into()),
-            message: exception_message(&msg.payload),
-        }),
-        "error" => Err(UpstreamError::Stream {
-            kind: msg.error_code.clone().unwrap_or_else(|| "error".into()),
-            message: msg
-                .error_message
+        "exception" => Err(tr.on_exception(
+            msg.exception_type.as_deref().unwrap_or("exception"),
+            exception_message(&msg.payload),
+        )),
+        "error" => Err(tr.on_exception(
+            msg.error_code.as_deref().unwrap_or("error"),
+            msg.error_message
                 .clone()
                 .unwrap_or_else(|| "the upstream reported an error mid-stream".into()),
-        }),
+        )),
         _ => Ok(Step::Chunks(Vec::new())),
     }
 }

@@ -316,3 +316,31 @@ fn dispatch_exceptions_and_errors() {
         Err(UpstreamError::Stream { kind, message }) if kind == "exception" && message == "not json"));
     assert!(tr.0.is_empty());
 }
+
+// Proves an exception frame reaches the Bedrock translator's mapping: the stream error
+// has the OpenAI type (rate_limit_error, api_error) with AWS's name in the message, as a
+// Converse error would, not the raw exception name as its type (found end to end).
+#[test]
+fn bedrock_exception_frames_get_openai_types() {
+    let mut tr = crate::providers::bedrock::stream::Translator::new("m", 1);
+    for (name, kind) in [
+        ("throttlingException", "rate_limit_error"),
+        ("modelStreamErrorException", "api_error"),
+    ] {
+        let exc = one(&encode(
+            &[
+                (":message-type", s("exception")),
+                (":exception-type", s(name)),
+                (":content-type", s("application/json")),
+            ],
+            r#"{"message":"Slow down."}"#,
+        ));
+        match dispatch(&mut tr, &exc) {
+            Err(UpstreamError::Stream { kind: k, message }) => {
+                assert_eq!(k, kind);
+                assert_eq!(message, format!("{name}: Slow down."));
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}

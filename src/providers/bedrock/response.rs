@@ -91,7 +91,7 @@ pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Ups
         });
     let message = from_body("message")
         .or_else(|| from_body("Message"))
-        .map_or_else(|| parse_error_body(status, body).0, str::to_string);
+        .map_or_else(|| parse_error_body(status, body).message, str::to_string);
     let status = status_of(name, status);
     let retry_after = headers
         .get(RETRY_AFTER)
@@ -102,6 +102,9 @@ pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Ups
         status,
         kind: default_error_type(status).to_string(),
         code: name.map(str::to_string),
+        // Field paths in Google's and AWS's errors name their wire format's fields, not
+        // the caller's: no `param`.
+        param: None,
         message,
         retry_after,
     }

@@ -112,6 +112,11 @@ pub fn converse_path(model_id: &str, stream: bool) -> String {
     format!("/model/{}/{op}", model_path(model_id))
 }
 
+/// The CountTokens path for a model: `/model/{enc}/count-tokens`.
+pub fn count_tokens_path(model_id: &str) -> String {
+    format!("/model/{}/count-tokens", model_path(model_id))
+}
+
 /// Signs a Bedrock request in place: adds `x-amz-date`, `authorization` and, with a
 /// session token, `x-amz-security-token` (the last two marked sensitive). Every header
 /// already in `headers` is signed except those the SDK leaves out (`user-agent`,

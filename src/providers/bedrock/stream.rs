@@ -145,6 +145,12 @@ impl EventTranslator for Translator {
     /// After `messageStop` the answer is whole: a stream cut before `metadata` only lacks
     /// usage, which the gateway then counts as unknown (and estimates), rather than a zero
     /// usage chunk that would pass for a real count. Before `messageStop` it is an error.
+    /// An `exception` frame (how ConverseStream reports `throttlingException` and the
+    /// like after its 200): the OpenAI error type it corresponds to, AWS's name in the text.
+    fn on_exception(&mut self, name: &str, message: String) -> UpstreamError {
+        exception_error(name, message)
+    }
+
     fn on_end(&mut self) -> Result<Vec<Map<String, Value>>, UpstreamError> {
         if self.finished {
             return Ok(Vec::new());
@@ -159,11 +165,6 @@ impl EventTranslator for Translator {
 /// An exception event (`throttlingException`, `modelStreamErrorException`, …) → a stream
 /// error with the OpenAI error type it corresponds to and AWS's name in the message.
 fn exception(name: &str, data: &str) -> UpstreamError {
-    let kind = match name.to_ascii_lowercase().as_str() {
-        "throttlingexception" | "servicequotaexceededexception" => "rate_limit_error",
-        "validationexception" => "invalid_request_error",
-        _ => "api_error",
-    };
     let parsed: Option<Value> = serde_json::from_str(data).ok();
     let message = parsed
         .as_ref()
@@ -179,6 +180,18 @@ fn exception(name: &str, data: &str) -> UpstreamError {
                 "the upstream reported an error mid-stream".into()
             }
         });
+    exception_error(name, message)
+}
+
+/// An AWS exception name and its message → the stream error: the OpenAI error type the
+/// name corresponds to (`rate_limit_error`, `invalid_request_error`, else `api_error`),
+/// and `{name}: {message}` so AWS's name stays visible.
+fn exception_error(name: &str, message: String) -> UpstreamError {
+    let kind = match name.to_ascii_lowercase().as_str() {
+        "throttlingexception" | "servicequotaexceededexception" => "rate_limit_error",
+        "validationexception" => "invalid_request_error",
+        _ => "api_error",
+    };
     UpstreamError::Stream {
         kind: kind.into(),
         message: format!("{name}: {message}"),

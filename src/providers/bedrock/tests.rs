@@ -442,6 +442,7 @@ fn fields(e: UpstreamError) -> (u16, String, Option<String>, String, Option<Stri
             code,
             message,
             retry_after,
+            ..
         } => (status, kind, code, message, retry_after),
         other => panic!("{other:?}"),
     }

@@ -25,6 +25,13 @@ pub fn path(model: &str, stream: bool) -> String {
     format!("/v1beta/models/{}:{method}", segment(model))
 }
 
+/// The Gemini API path of another method of `model` (`countTokens`, `batchEmbedContents`):
+/// `/v1beta/models/{model}:{method}`.
+pub fn method_path(model: &str, method: &str) -> String {
+    let model = model.strip_prefix("models/").unwrap_or(model);
+    format!("/v1beta/models/{}:{method}", segment(model))
+}
+
 /// Percent-encodes a path segment (model names are plain, but a mapping is user input).
 fn segment(s: &str) -> String {
     s.bytes()

@@ -88,7 +88,7 @@ pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Ups
         .filter(|e| e.is_object());
     let message = match err.and_then(|e| e.get("message")).and_then(Value::as_str) {
         Some(m) => m.to_string(),
-        None => parse_error_body(status, body).0,
+        None => parse_error_body(status, body).message,
     };
     let rpc_status = err.and_then(|e| e.get("status")).and_then(Value::as_str);
     let details = err.and_then(|e| e.get("details")).and_then(Value::as_array);
@@ -114,6 +114,9 @@ pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Ups
         status,
         kind: kind.to_string(),
         code: rpc_status.filter(|s| !s.is_empty()).map(str::to_string),
+        // Field paths in Google's and AWS's errors name their wire format's fields, not
+        // the caller's: no `param`.
+        param: None,
         message,
         retry_after,
     }

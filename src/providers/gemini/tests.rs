@@ -523,6 +523,7 @@ fn status_fields(e: UpstreamError) -> (u16, String, Option<String>, String, Opti
             code,
             message,
             retry_after,
+            ..
         } => (status, kind, code, message, retry_after),
         other => panic!("expected Status, got {other:?}"),
     }

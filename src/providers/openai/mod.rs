@@ -23,16 +23,7 @@ pub fn request_body(req: &Map<String, Value>, model: &str) -> Value {
 /// URL whose path already holds a version segment (`v1beta`, `v2`, ...) gets
 /// `/chat/completions` directly.
 pub fn chat_path(base_url: &str) -> &'static str {
-    let path = url::Url::parse(base_url)
-        .map(|u| u.path().to_string())
-        .unwrap_or_default();
-    let versioned = path.split('/').any(|seg| {
-        seg.strip_prefix('v').is_some_and(|rest| {
-            rest.starts_with(|c: char| c.is_ascii_digit())
-                && rest.chars().all(|c| c.is_ascii_alphanumeric())
-        })
-    });
-    if versioned {
+    if versioned(base_url) {
         "/chat/completions"
     } else {
         "/v1/chat/completions"
@@ -48,6 +39,28 @@ pub fn responses_path(base_url: &str) -> &'static str {
     }
 }
 
+/// The Embeddings path for a base URL, by the rule of [`chat_path`].
+pub fn embeddings_path(base_url: &str) -> &'static str {
+    if versioned(base_url) {
+        "/embeddings"
+    } else {
+        "/v1/embeddings"
+    }
+}
+
+/// Whether the base URL's path already holds a version segment (`v1beta`, `v2`, ...).
+fn versioned(base_url: &str) -> bool {
+    let path = url::Url::parse(base_url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
+    path.split('/').any(|seg| {
+        seg.strip_prefix('v').is_some_and(|rest| {
+            rest.starts_with(|c: char| c.is_ascii_digit())
+                && rest.chars().all(|c| c.is_ascii_alphanumeric())
+        })
+    })
+}
+
 /// Reads an upstream answer: a 2xx `chat.completion` object, or an error in OpenAI shape.
 pub fn parse_response(
     status: u16,
@@ -55,12 +68,13 @@ pub fn parse_response(
     body: &[u8],
 ) -> Result<Completion, UpstreamError> {
     if !(200..300).contains(&status) {
-        let (message, code, kind) = parse_error_body(status, body);
+        let b = parse_error_body(status, body);
         return Err(UpstreamError::Status {
             status,
-            kind,
-            code,
-            message,
+            kind: b.kind,
+            code: b.code,
+            param: b.param.map(String::into_boxed_str),
+            message: b.message,
             retry_after: retry_after(headers),
         });
     }
@@ -108,6 +122,8 @@ mod tests {
             ("https://example.com/video", "/v1/chat/completions"),
         ] {
             assert_eq!(chat_path(base), path, "{base}");
+            let embeddings = path.replace("/chat/completions", "/embeddings");
+            assert_eq!(embeddings_path(base), embeddings, "{base}");
         }
     }
 

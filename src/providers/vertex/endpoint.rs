@@ -61,6 +61,22 @@ pub fn path(project: &str, location: &str, model: &str, stream: bool) -> String 
     )
 }
 
+/// The token-counting path for `model` (provider-apis-more.md §4.3, §3.1):
+/// `…/publishers/anthropic/models/count-tokens:rawPredict` for Claude (the model goes in
+/// the body), `…/publishers/google/models/{m}:countTokens` for Gemini.
+pub fn count_tokens_path(project: &str, location: &str, model: &str) -> String {
+    let (publisher, method) = if is_claude(model) {
+        ("anthropic", "count-tokens:rawPredict".to_string())
+    } else {
+        ("google", format!("{}:countTokens", segment(model)))
+    };
+    format!(
+        "/{API_VERSION}/projects/{}/locations/{}/publishers/{publisher}/models/{method}",
+        segment(project),
+        segment(location),
+    )
+}
+
 /// `value` as one path segment: RFC 3986 unreserved characters and `@` (Vertex's model
 /// version separator) stay; everything else, `:` included, is percent-encoded.
 fn segment(value: &str) -> String {
@@ -144,6 +160,20 @@ mod tests {
         assert_eq!(
             path("my-proj", "us-east5", "claude-sonnet-4@20250514", true),
             "/v1/projects/my-proj/locations/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514:streamRawPredict"
+        );
+    }
+
+    // Proves the token-counting paths: Claude's fixed `count-tokens:rawPredict`, Gemini's
+    // `{model}:countTokens`.
+    #[test]
+    fn count_tokens_paths() {
+        assert_eq!(
+            count_tokens_path("p", "us-east5", "claude-sonnet-4@20250514"),
+            "/v1/projects/p/locations/us-east5/publishers/anthropic/models/count-tokens:rawPredict"
+        );
+        assert_eq!(
+            count_tokens_path("p", "global", "gemini-2.5-flash"),
+            "/v1/projects/p/locations/global/publishers/google/models/gemini-2.5-flash:countTokens"
         );
     }
 

@@ -153,6 +153,16 @@ impl TokenSource {
         }
     }
 
+    /// Forgets the cached token after Google refused one (401: revoked, or the key's
+    /// access changed), so the next call fetches a fresh one instead of failing until the
+    /// old one expires, as Google's own client libraries do. At worst a token fetched
+    /// meanwhile is dropped too and fetched again. A fixed token has nothing to refresh.
+    pub fn invalidate(&self) {
+        if let Source::ServiceAccount(account) = &self.0 {
+            lock(&account.state).cached = None;
+        }
+    }
+
     /// An access token for `Authorization: Bearer`. A cached token with more than
     /// [`EXPIRY_SLACK`] left is returned at once; when less than [`REFRESH_BEFORE`] is left,
     /// one background refresh starts as well. Without a usable token the caller waits for
@@ -411,6 +421,7 @@ impl Account {
             status,
             kind: default_error_type(status).to_string(),
             code,
+            param: None,
             message,
             retry_after,
         }

@@ -244,6 +244,14 @@ fn cost_card(h: &mut String, g: &Value) {
             esc(&unpriced.join(", "))
         ));
     }
+    if let Some(days) = num(g, &["cost", "projection_withheld", "window_days"]) {
+        h.push_str(&format!(
+            "<p class=\"caption\">No monthly projection: the window ({}) is shorter than the 1 hour it needs. Per 1,000 requests: {} → <b>{}</b>.</p>",
+            esc(&crate::report::fmt::span(days)),
+            opt(per_1k.0, fmt_usd),
+            opt(per_1k.1, fmt_usd),
+        ));
+    }
     if at(g, &["cost", "projection"]).is_some() {
         h.push_str(&format!(
             "<p class=\"caption\">At {} requests/month (rate seen over {} days): {} → <b>{}</b> per month, \
