@@ -26,6 +26,9 @@ fn openai_responses(call: &Call) -> Reply {
     let gap = Duration::from_millis(2);
     let model = model_of(call);
     match (call.method.as_str(), call.path.as_str()) {
+        ("POST", "/v1/responses") if call.body["previous_response_id"] == "resp_missing" => {
+            Reply::json(404, missing_previous())
+        }
         ("POST", "/v1/responses") if call.body["stream"] == true => {
             Reply::sse(responses_sse(&model, PIECES, 12, 5), gap)
         }
@@ -57,6 +60,13 @@ fn openai_responses(call: &Call) -> Reply {
             "No response found with that id.",
         ),
     }
+}
+
+/// OpenAI's answer to a `previous_response_id` it does not hold.
+fn missing_previous() -> Value {
+    json!({"error": {"message": "Previous response with id 'resp_missing' not found.",
+                     "type": "invalid_request_error", "param": "previous_response_id",
+                     "code": "previous_response_not_found"}})
 }
 
 /// Whether a Messages request carries a `tool_result` block (the tool round trip's second leg).
@@ -433,7 +443,8 @@ async fn streamed_request_relays_native_events_unbuffered() {
 }
 
 // Proves `previous_response_id` (server-side state only OpenAI has) passes through to an
-// OpenAI primary, which answers the continuation.
+// OpenAI primary, which answers the continuation; an id it does not hold gets its 404 with
+// OpenAI's error object (param and code included) unchanged.
 #[tokio::test(flavor = "multi_thread")]
 async fn previous_response_id_passes_through_to_openai_primary() {
     let up = fake_upstream(openai_responses).await;
@@ -443,9 +454,22 @@ async fn previous_response_id_passes_through_to_openai_primary() {
     let a = post_responses(&kt, &body).await;
     assert_eq!(a.status, 200, "{a:#?}");
     assert_eq!(a.body["output"][0]["content"][0]["text"], TEXT);
+    // One OpenAI does not hold: its 404, error object and all, reaches the caller.
+    let missing = post_responses(
+        &kt,
+        &json!({"model": "gpt-4o-mini", "previous_response_id": "resp_missing", "input": "And then?"}),
+    )
+    .await;
+    assert_eq!(missing.status, 404, "{missing:#?}");
+    assert_eq!(missing.body, missing_previous());
     stop(&mut kt);
     assert_eq!(up.calls()[0].body["previous_response_id"], "resp_prev1");
     assert_eq!(up.calls()[0].body, body);
+    let e = event(&events(&kt.db, 5), &missing.id).clone();
+    assert_eq!(
+        (e["status"].as_str(), e["http_status"].as_u64()),
+        (Some("error"), Some(404))
+    );
 }
 
 // Proves a plain Responses request to an Anthropic primary is translated to Messages
