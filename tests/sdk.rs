@@ -5,7 +5,10 @@
 //! a Gemini and a Bedrock primary (the fake Bedrock of tests/common/bedrock.rs verifies
 //! kt's SigV4 signatures). The OpenAI SDK speaks `/v1/chat/completions`, `/v1/embeddings`
 //! and `/v1/models/{id}`, the Anthropic SDK `/v1/messages`, `/v1/messages/count_tokens`
-//! and `/v1/models`.
+//! and `/v1/models`. The OpenAI SDK's `client.responses` (create, stream, parse, retrieve,
+//! input_items, delete) and an OpenAI Agents SDK agent with a function tool speak
+//! `/v1/responses` with an OpenAI and an Anthropic primary (tracing disabled: nothing
+//! leaves the machine).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -39,6 +42,8 @@ fn sdk_python() -> PathBuf {
 
 const PIECES: &[&str] = &["Technical ", "debt ", "is ", "borrowed ", "time."];
 const TOOL_ANSWER: &str = "It is 18C in Paris.";
+/// The answer to a JSON schema request (`client.responses.parse`).
+const WEATHER_JSON: &str = r#"{"city":"Paris","temp_c":18}"#;
 const GATEWAY_KEY: &str = "kt-gw-sdk-0123456789abcdef";
 const GEMINI_KEY: &str = "AIzaSyKtTest-sdk-gemini-0123456789abc";
 
@@ -218,7 +223,13 @@ fn anthropic_primary(call: &Call) -> Reply {
     }
     let streamed = call.body["stream"] == true;
     if has_tool_result(call) {
+        if streamed {
+            return Reply::sse(anthropic_sse(&model_of(call), &[TOOL_ANSWER], 40, 6), gap);
+        }
         return anthropic_ok(&model_of(call), TOOL_ANSWER, 40, 6);
+    }
+    if call.body.get("output_config").is_some() {
+        return anthropic_ok(&model_of(call), WEATHER_JSON, 20, 9);
     }
     match (user_prompt(call).as_str(), streamed) {
         ("case:ok", false) => anthropic_ok(&model_of(call), &PIECES.concat(), 12, 5),
@@ -250,6 +261,9 @@ fn anthropic_primary(call: &Call) -> Reply {
 /// streams (the plain text one in 64-byte pieces), an exception frame midway, AWS errors.
 fn bedrock_primary(call: &Call) -> Reply {
     let gap = Duration::from_millis(5);
+    if call.path.ends_with("/count-tokens") {
+        return Reply::json(200, json!({"inputTokens": 12}));
+    }
     let streamed = br::is_stream(call);
     if has_tool_result(call) {
         return if streamed {
@@ -305,7 +319,18 @@ const BEDROCK_TOOL_ID: &str = "tooluse_sdk0001";
 /// `toolUse` turn, then the result as a `toolResult` block in a user turn.
 fn assert_bedrock_round_trip(up: &br::FakeBedrock) {
     up.assert_none_refused();
-    let calls = up.calls();
+    // The Anthropic SDK's count_tokens is Bedrock's CountTokens, with the Converse body.
+    let (counts, calls): (Vec<Call>, Vec<Call>) = up
+        .calls()
+        .into_iter()
+        .partition(|c| c.path.ends_with("/count-tokens"));
+    assert!(
+        counts
+            .iter()
+            .all(|c| c.path == "/model/gpt-4o-mini/count-tokens"
+                && c.body["input"]["converse"]["messages"].is_array()),
+        "{counts:#?}"
+    );
     assert!(
         calls
             .iter()
@@ -706,6 +731,18 @@ async fn anthropic_sdk_against_bedrock_primary() {
         anthropic_sdk_against_with(&anthropic_sdk_config(&primary, &shadow), &br::aws_keys()).await;
     assert_anthropic_sdk_accepts(&seen);
     assert_anthropic_events(&evs, &shadow);
+    assert_eq!(
+        seen["count_tokens"],
+        json!({"input_tokens": 12}),
+        "{seen:#}"
+    );
+    assert_eq!(
+        up.calls()
+            .iter()
+            .filter(|c| c.path.ends_with("/count-tokens"))
+            .count(),
+        1
+    );
     assert_bedrock_round_trip(&up);
 }
 
@@ -730,12 +767,30 @@ async fn sdk_against_with(cfg: &str, extra: &[(&str, &str)]) -> Value {
     seen
 }
 
-/// Runs one of the SDK scripts with `args`; returns the JSON it printed.
+/// Runs one of the SDK scripts with `args`; returns the JSON it printed. Any connection the
+/// script makes to a host other than kt's loopback address goes to a proxy address where
+/// nothing listens, so it fails instead of reaching the internet.
 fn run_script(script: &str, args: &[&str]) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script);
+    let dead_proxy = refused_url();
     let out = Command::new(sdk_python())
         .arg(script)
         .args(args)
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("ANTHROPIC_BASE_URL")
+        .envs(
+            [
+                "HTTP_PROXY",
+                "HTTPS_PROXY",
+                "ALL_PROXY",
+                "http_proxy",
+                "https_proxy",
+                "all_proxy",
+            ]
+            .map(|k| (k, dead_proxy.as_str())),
+        )
+        .envs(["NO_PROXY", "no_proxy"].map(|k| (k, "127.0.0.1,localhost")))
+        .env("OPENAI_AGENTS_DISABLE_TRACING", "1")
         .output()
         .unwrap();
     assert!(
@@ -768,4 +823,332 @@ async fn anthropic_sdk_against_gemini_primary() {
         plain.body["systemInstruction"],
         json!({"parts": [{"text": "Be terse."}]})
     );
+}
+
+/// The text of a Responses request's first user input (the whole `input` when it is a
+/// string), whichever way the SDK wrote it.
+fn responses_prompt(call: &Call) -> String {
+    let input = &call.body["input"];
+    if let Some(s) = input.as_str() {
+        return s.to_string();
+    }
+    let Some(m) = input
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["role"] == "user"))
+    else {
+        return String::new();
+    };
+    match &m["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect(),
+        _ => String::new(),
+    }
+}
+
+/// Whether a Responses request carries a `function_call_output` item (the tool round trip's
+/// second leg).
+fn has_function_output(call: &Call) -> bool {
+    call.body["input"]
+        .as_array()
+        .is_some_and(|items| items.iter().any(|i| i["type"] == "function_call_output"))
+}
+
+/// The completed `function_call` item for get_weather(city=Paris).
+fn weather_call_item() -> Value {
+    responses_call_item("call_1", "get_weather", "{\"city\":\"Paris\"}")
+}
+
+/// A Responses event stream calling get_weather(city=Paris), the arguments in two pieces.
+fn responses_tool_sse(model: &str) -> Vec<String> {
+    responses_call_sse(
+        model,
+        "call_1",
+        "get_weather",
+        &["{\"city\":", "\"Paris\"}"],
+    )
+}
+
+/// A fake OpenAI primary speaking the Responses API, answering by the prompt like
+/// `openai_primary`: `case:ok`, `case:tool` (plain or streamed), `case:429`, a JSON schema
+/// request with WEATHER_JSON, the tool round trip's second leg with TOOL_ANSWER.
+fn openai_responses_primary(call: &Call) -> Reply {
+    let gap = Duration::from_millis(5);
+    let model = model_of(call);
+    let streamed = call.body["stream"] == true;
+    match (call.method.as_str(), call.path.as_str()) {
+        ("POST", "/v1/responses") => {}
+        ("GET", "/v1/responses/resp_stored1") => {
+            let mut r = responses_object(
+                &model,
+                "completed",
+                vec![responses_message(&PIECES.concat())],
+                Some((12, 5)),
+            );
+            r["id"] = json!("resp_stored1");
+            r["model"] = json!("gpt-4o-mini");
+            return Reply::json(200, r);
+        }
+        ("GET", "/v1/responses/resp_stored1/input_items") => {
+            return Reply::json(
+                200,
+                json!({"object": "list", "data": [{"id": "msg_in1", "type": "message", "role": "user",
+                       "status": "completed", "content": [{"type": "input_text", "text": "case:ok"}]}],
+                       "first_id": "msg_in1", "last_id": "msg_in1", "has_more": false}),
+            );
+        }
+        ("DELETE", "/v1/responses/resp_stored1") => {
+            return Reply::json(
+                200,
+                json!({"id": "resp_stored1", "object": "response", "deleted": true}),
+            );
+        }
+        _ => return openai_error(404, "invalid_request_error", "not_found", "unknown path"),
+    }
+    if has_function_output(call) {
+        if streamed {
+            return Reply::sse(responses_sse(&model, &[TOOL_ANSWER], 40, 6), gap);
+        }
+        return responses_ok(&model, TOOL_ANSWER, 40, 6);
+    }
+    if call.body["text"]["format"]["type"] == "json_schema" {
+        return responses_ok(&model, WEATHER_JSON, 20, 9);
+    }
+    match (responses_prompt(call).as_str(), streamed) {
+        ("case:ok", false) => responses_ok(&model, &PIECES.concat(), 12, 5),
+        ("case:ok", true) => Reply::sse(responses_sse(&model, PIECES, 12, 5), gap),
+        ("case:tool", false) => Reply::json(
+            200,
+            responses_object(
+                &model,
+                "completed",
+                vec![weather_call_item()],
+                Some((30, 9)),
+            ),
+        ),
+        ("case:tool", true) => Reply::sse(responses_tool_sse(&model), gap),
+        ("case:429", _) => {
+            openai_error(429, "requests", "rate_limit_exceeded", "Rate limit reached")
+        }
+        _ => openai_error(400, "invalid_request_error", "bad", "bad request"),
+    }
+}
+
+/// What `client.responses` must show, whichever primary answered; `call_id` is the id the
+/// primary gave its function call.
+fn assert_responses_sdk_accepts(seen: &Value, call_id: &str) {
+    let text = PIECES.concat();
+    assert_eq!(seen["plain"]["text"], text, "{seen:#}");
+    assert_eq!(seen["plain"]["status"], "completed");
+    assert_eq!(seen["plain"]["object"], "response");
+    assert_eq!(seen["plain"]["usage"], json!([12, 5]), "{seen:#}");
+    assert_eq!(seen["plain"]["types"], json!(["message"]), "{seen:#}");
+
+    let s = &seen["stream"];
+    let mut types = vec![
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ];
+    types.extend(["response.output_text.delta"; 5]);
+    types.extend([
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]);
+    assert_eq!(s["types"], json!(types), "{seen:#}");
+    assert_eq!(s["deltas"], text);
+    assert_eq!(s["text"], text);
+    assert_eq!(s["status"], "completed");
+    assert_eq!(s["usage"], json!([12, 5]), "{seen:#}");
+    let seq: Vec<u64> = s["sequence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert!(seq.windows(2).all(|w| w[1] > w[0]), "{seq:?}");
+
+    assert_eq!(
+        seen["parse"],
+        json!({"parsed": {"city": "Paris", "temp_c": 18}, "class": "Weather", "status": "completed"}),
+        "{seen:#}"
+    );
+    let calls =
+        json!([{"call_id": call_id, "name": "get_weather", "arguments": {"city": "Paris"}}]);
+    assert_eq!(
+        seen["tool"],
+        json!({"status": "completed", "calls": calls}),
+        "{seen:#}"
+    );
+    assert_eq!(
+        seen["tool_result"],
+        json!({"text": TOOL_ANSWER, "status": "completed"}),
+        "{seen:#}"
+    );
+    let st = &seen["stream_tool"];
+    assert_eq!(st["calls"], calls, "{seen:#}");
+    assert_eq!(st["arguments"], json!({"city": "Paris"}), "{seen:#}");
+    assert_eq!(
+        st["types"],
+        json!([
+            "response.created",
+            "response.in_progress",
+            "response.output_item.added",
+            "response.function_call_arguments.delta",
+            "response.function_call_arguments.delta",
+            "response.function_call_arguments.done",
+            "response.output_item.done",
+            "response.completed"
+        ]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["case:429"]["exception"], "RateLimitError", "{seen:#}");
+    assert_eq!(seen["case:429"]["status"], 429);
+}
+
+/// What the SDK's stored-object calls must show when an OpenAI primary holds the response.
+fn assert_stored_objects_found(seen: &Value) {
+    assert_eq!(
+        seen["retrieve"],
+        json!({"id": "resp_stored1", "text": PIECES.concat(), "status": "completed"}),
+        "{seen:#}"
+    );
+    assert_eq!(
+        seen["input_items"],
+        json!({"ids": ["msg_in1"], "has_more": false}),
+        "{seen:#}"
+    );
+    assert_eq!(seen["delete"], json!({"result": null}), "{seen:#}");
+}
+
+/// What they must show when the primary does not speak the Responses API: NotFoundError.
+fn assert_stored_objects_not_found(seen: &Value) {
+    for key in ["retrieve", "input_items", "delete"] {
+        assert_eq!(seen[key]["exception"], "NotFoundError", "{key}: {seen:#}");
+        assert_eq!(seen[key]["status"], 404, "{key}: {seen:#}");
+    }
+}
+
+/// What an Agents SDK run must show: for the plain and the streamed run, the tool ran once
+/// with Paris and the agent's final output is the answer after the tool's result.
+fn assert_agent_ran(seen: &Value) {
+    for run in ["run", "run_streamed"] {
+        let r = &seen[run];
+        assert_eq!(r["final"], TOOL_ANSWER, "{run}: {seen:#}");
+        assert_eq!(r["tool_calls"], json!(["Paris"]), "{run}: {seen:#}");
+        assert_eq!(
+            r["items"],
+            json!([
+                "tool_call_item",
+                "tool_call_output_item",
+                "message_output_item"
+            ]),
+            "{run}: {seen:#}"
+        );
+    }
+    assert_eq!(seen["run_streamed"]["completed"], 2, "{seen:#}");
+}
+
+/// Starts a gateway on `cfg` and runs the Responses SDK script and the Agents SDK script
+/// against it; returns what each saw and the events.
+async fn responses_sdks_against(cfg: &str) -> (Value, Value, Vec<Value>) {
+    let mut kt = Kt::start(cfg, &keys());
+    let url = kt.url("/v1");
+    let (responses, agents) = tokio::task::spawn_blocking(move || {
+        (
+            run_script("tests/sdk/responses_client.py", &[&url]),
+            run_script("tests/sdk/agents_client.py", &[&url]),
+        )
+    })
+    .await
+    .unwrap();
+    stop(&mut kt);
+    (responses, agents, events(&kt.db, 100))
+}
+
+// Proves the OpenAI SDK's `client.responses` (create, stream, parse, tools, and retrieve,
+// input_items.list and delete of a stored response) and an Agents SDK agent with a function
+// tool accept kt's passthrough of an OpenAI primary that speaks the Responses API, the
+// primary getting the SDK's own bodies.
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_sdks_against_openai_primary() {
+    let up = fake_upstream(openai_responses_primary).await;
+    let cfg = format!(
+        "{CONFIG_HEAD}{}",
+        target_yaml("openai", "openai", &up.url(), "OPENAI_API_KEY", "")
+    );
+    let (seen, agent, evs) = responses_sdks_against(&cfg).await;
+    assert_responses_sdk_accepts(&seen, "call_1");
+    assert_stored_objects_found(&seen);
+    assert_agent_ran(&agent);
+    assert!(evs.iter().all(|e| e["ingress"] == "responses"), "{evs:#?}");
+    let calls = up.calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.method != "POST" || c.path == "/v1/responses"),
+        "{calls:#?}"
+    );
+    let stored: Vec<(&str, &str)> = calls
+        .iter()
+        .filter(|c| c.method != "POST")
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("GET", "/v1/responses/resp_stored1"),
+            ("GET", "/v1/responses/resp_stored1/input_items"),
+            ("DELETE", "/v1/responses/resp_stored1")
+        ]
+    );
+    // `parse` sent its pydantic model as a strict JSON schema, passed through as it is.
+    let parse = calls
+        .iter()
+        .find(|c| c.body["text"]["format"]["type"] == "json_schema")
+        .unwrap();
+    assert_eq!(parse.body["text"]["format"]["name"], "Weather");
+    assert_eq!(parse.body["text"]["format"]["strict"], true);
+}
+
+// Proves the same SDKs accept kt's translation of an Anthropic primary: response objects,
+// event streams, function calls and their round trip (the agent's tool loop included), and
+// JSON schema output through `output_config`; the stored-object calls raise NotFoundError.
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_sdks_against_anthropic_primary() {
+    let up = fake_upstream(anthropic_primary).await;
+    let cfg = format!(
+        "{CONFIG_HEAD}{}",
+        target_yaml("claude", "anthropic", &up.url(), "ANTHROPIC_API_KEY", "")
+    );
+    let (seen, agent, evs) = responses_sdks_against(&cfg).await;
+    assert_responses_sdk_accepts(&seen, "toolu_1");
+    assert_stored_objects_not_found(&seen);
+    assert_agent_ran(&agent);
+    assert!(evs.iter().all(|e| e["ingress"] == "responses"), "{evs:#?}");
+    let calls = up.calls();
+    assert!(calls.iter().all(|c| c.path == "/v1/messages"), "{calls:#?}");
+    let parse = calls
+        .iter()
+        .find(|c| c.body.get("output_config").is_some())
+        .unwrap();
+    assert_eq!(
+        parse.body["output_config"]["format"]["schema"]["required"],
+        json!(["city", "temp_c"])
+    );
+    // Each agent run's second request carried the tool's result back as a tool_result.
+    let results: Vec<&Value> = calls
+        .iter()
+        .filter(|c| has_tool_result(c) && c.body["system"].is_string())
+        .map(|c| &c.body["messages"])
+        .collect();
+    assert_eq!(results.len(), 2, "{calls:#?}");
+    for messages in results {
+        assert_eq!(
+            messages[2]["content"][0],
+            json!({"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"})
+        );
+    }
 }

@@ -295,8 +295,11 @@ async fn proxy(
     // traffic_mirror.log_requests (for `kt mirror replay`): the caller's bytes are what the
     // primary gets unless a redact policy changed the request; keeping them is a refcount.
     // A translated request is logged as the internal request: replay sends it to a target
-    // as Chat Completions.
-    if state.config.log_requests {
+    // as Chat Completions. One whose translation left something out (server-side state
+    // such as `previous_response_id`, built-in tools) is not logged: replayed without it,
+    // it would be another question compared with this one's answer.
+    let replayable = native.as_ref().is_none_or(|n| n.unexpressible.is_empty());
+    if state.config.log_requests && replayable {
         scan.request_body = Some(if scan.redacted.is_empty() && caller.is_none() {
             body.clone()
         } else {

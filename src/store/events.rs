@@ -17,7 +17,8 @@ pub struct Event {
     pub id: String,
     /// The caller's `x-request-id`, when it sent one.
     pub client_request_id: Option<String>,
-    /// The API the caller spoke: `openai` (chat completions) or `anthropic` (messages).
+    /// The API the caller spoke: `openai` (chat completions), `anthropic` (messages) or
+    /// `responses` (OpenAI's Responses API).
     pub ingress: String,
     pub timestamp: String,
     /// Target that answered.

@@ -219,7 +219,7 @@ async fn serve(
         };
         return respond(aws_error(403, kind, message), st.streams.clone()).await;
     }
-    let call = Call::received(&uri, &headers, &body);
+    let call = Call::received(&method, &uri, &headers, &body);
     st.calls.lock().unwrap().push(call.clone());
     let reply = (st.handler)(&call);
     respond(reply, st.streams.clone()).await

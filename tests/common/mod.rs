@@ -36,6 +36,8 @@ use serde_json::{Value, json};
 /// One request a fake upstream received.
 #[derive(Debug, Clone)]
 pub struct Call {
+    /// `POST`, `GET`, `DELETE`, ...
+    pub method: String,
     pub path: String,
     /// The query string without `?` (empty when there is none).
     pub query: String,
@@ -45,10 +47,16 @@ pub struct Call {
 }
 
 impl Call {
-    /// The call as a server received it: the raw (still percent-encoded) path and query,
-    /// the headers, and the body parsed as JSON (`Null` when it is not JSON).
-    pub fn received(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Self {
+    /// The call as a server received it: the method, the raw (still percent-encoded) path
+    /// and query, the headers, and the body parsed as JSON (`Null` when it is not JSON).
+    pub fn received(
+        method: &axum::http::Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Self {
         Call {
+            method: method.to_string(),
             path: uri.path().to_string(),
             query: uri.query().unwrap_or_default().to_string(),
             headers: headers
@@ -281,11 +289,12 @@ pub async fn fake_upstream(handler: impl Fn(&Call) -> Reply + Send + Sync + 'sta
 
 async fn serve_fake(
     State(st): State<FakeState>,
+    method: axum::http::Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let call = Call::received(&uri, &headers, &body);
+    let call = Call::received(&method, &uri, &headers, &body);
     st.calls.lock().unwrap().push(call.clone());
     let reply = (st.handler)(&call);
     respond(reply, st.streams.clone()).await
@@ -464,6 +473,153 @@ pub fn anthropic_sse(model: &str, pieces: &[&str], input: u64, output: u64) -> V
     ));
     out.push(ev("message_stop", json!({"type": "message_stop"})));
     out
+}
+
+/// A `response` object of OpenAI's Responses API in the real shape (provider-apis-more.md
+/// §5.4): `status` and `output` as given, usage when given, every other field as OpenAI
+/// fills it for a plain request.
+pub fn responses_object(
+    model: &str,
+    status: &str,
+    output: Vec<Value>,
+    usage: Option<(u64, u64)>,
+) -> Value {
+    let usage = usage.map(|(input, output)| {
+        json!({"input_tokens": input, "input_tokens_details": {"cached_tokens": 0},
+               "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0},
+               "total_tokens": input + output})
+    });
+    json!({
+        "id": "resp_0a1b2c3d4e5f", "object": "response", "created_at": 1741476542,
+        "status": status, "background": false, "error": null, "incomplete_details": null,
+        "instructions": null, "max_output_tokens": null, "max_tool_calls": null, "model": model,
+        "output": output, "parallel_tool_calls": true, "previous_response_id": null,
+        "prompt_cache_key": null, "reasoning": {"effort": null, "summary": null},
+        "safety_identifier": null, "service_tier": "default", "store": true, "temperature": 1.0,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"}, "tool_choice": "auto",
+        "tools": [], "top_logprobs": 0, "top_p": 1.0, "truncation": "disabled",
+        "usage": usage, "user": null, "metadata": {}
+    })
+}
+
+/// A completed assistant `message` output item holding `text`.
+pub fn responses_message(text: &str) -> Value {
+    json!({"type": "message", "id": "msg_0a1b2c3d4e5f", "status": "completed", "role": "assistant",
+           "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]})
+}
+
+/// A Responses API answer in the real shape: one message with `text`, and its usage.
+pub fn responses_ok(model: &str, text: &str, input_tokens: u64, output_tokens: u64) -> Reply {
+    Reply::json(
+        200,
+        responses_object(
+            model,
+            "completed",
+            vec![responses_message(text)],
+            Some((input_tokens, output_tokens)),
+        ),
+    )
+}
+
+/// A Responses API event stream in the real shape (§5.5), each frame `event: TYPE` +
+/// `data: {...}` with sequence numbers from 0: `response.created`, `response.in_progress`,
+/// the message's `output_item.added` and `content_part.added`, one `output_text.delta` per
+/// piece, the `.done` events, and `response.completed` carrying the whole response with usage.
+/// No `[DONE]`.
+pub fn responses_sse(model: &str, pieces: &[&str], input: u64, output: u64) -> Vec<String> {
+    let text = pieces.concat();
+    let ids = json!({"item_id": "msg_0a1b2c3d4e5f", "output_index": 0, "content_index": 0});
+    let with = |base: &Value, more: Value| {
+        let mut m = base.as_object().unwrap().clone();
+        m.extend(more.as_object().unwrap().clone());
+        Value::Object(m)
+    };
+    let open = responses_object(model, "in_progress", vec![], None);
+    let mut events = vec![
+        json!({"type": "response.created", "response": open}),
+        json!({"type": "response.in_progress", "response": open}),
+        json!({"type": "response.output_item.added", "output_index": 0,
+               "item": {"type": "message", "id": "msg_0a1b2c3d4e5f", "status": "in_progress",
+                        "role": "assistant", "content": []}}),
+        with(
+            &ids,
+            json!({"type": "response.content_part.added",
+                   "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
+        ),
+    ];
+    for p in pieces {
+        events.push(with(
+            &ids,
+            json!({"type": "response.output_text.delta", "delta": p, "logprobs": []}),
+        ));
+    }
+    events.push(with(
+        &ids,
+        json!({"type": "response.output_text.done", "text": text, "logprobs": []}),
+    ));
+    events.push(with(
+        &ids,
+        json!({"type": "response.content_part.done",
+               "part": {"type": "output_text", "text": text, "annotations": [], "logprobs": []}}),
+    ));
+    events.push(
+        json!({"type": "response.output_item.done", "output_index": 0,
+                       "item": responses_message(&text)}),
+    );
+    events.push(json!({"type": "response.completed",
+                       "response": responses_object(model, "completed", vec![responses_message(&text)],
+                                                    Some((input, output)))}));
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            e["sequence_number"] = json!(i);
+            sse_frame(Some(e["type"].as_str().unwrap()), &e)
+        })
+        .collect()
+}
+
+/// A completed `function_call` output item (its item id is `fc_` + `call_id`).
+pub fn responses_call_item(call_id: &str, name: &str, arguments: &str) -> Value {
+    json!({"type": "function_call", "id": format!("fc_{call_id}"), "call_id": call_id,
+           "name": name, "arguments": arguments, "status": "completed"})
+}
+
+/// A Responses API event stream calling one function, its arguments in `pieces` (§5.5):
+/// `response.created`, `response.in_progress`, the call's `output_item.added`, one
+/// `function_call_arguments.delta` per piece, `.done`, `output_item.done`, and
+/// `response.completed` with usage.
+pub fn responses_call_sse(model: &str, call_id: &str, name: &str, pieces: &[&str]) -> Vec<String> {
+    let done = responses_call_item(call_id, name, &pieces.concat());
+    let item_id = done["id"].clone();
+    let mut pending = done.clone();
+    pending["arguments"] = json!("");
+    pending["status"] = json!("in_progress");
+    let open = responses_object(model, "in_progress", vec![], None);
+    let mut events = vec![
+        json!({"type": "response.created", "response": open}),
+        json!({"type": "response.in_progress", "response": open}),
+        json!({"type": "response.output_item.added", "output_index": 0, "item": pending}),
+    ];
+    for p in pieces {
+        events.push(json!({"type": "response.function_call_arguments.delta",
+                           "item_id": item_id, "output_index": 0, "delta": p}));
+    }
+    events.push(
+        json!({"type": "response.function_call_arguments.done", "item_id": item_id,
+                       "output_index": 0, "name": name, "arguments": pieces.concat()}),
+    );
+    events.push(json!({"type": "response.output_item.done", "output_index": 0, "item": done}));
+    events.push(json!({"type": "response.completed",
+                       "response": responses_object(model, "completed", vec![done], Some((30, 9)))}));
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            e["sequence_number"] = json!(i);
+            sse_frame(Some(e["type"].as_str().unwrap()), &e)
+        })
+        .collect()
 }
 
 /// An address where nothing listens (connections are refused).
