@@ -43,6 +43,15 @@ fn openai_responses(call: &Call) -> Reply {
             r["id"] = json!(STORED);
             Reply::json(200, r)
         }
+        ("POST", p) if p == format!("/v1/responses/{STORED}/cancel") => {
+            let mut r = responses_object("gpt-4o-mini", "cancelled", vec![], None);
+            r["id"] = json!(STORED);
+            Reply::json(200, r)
+        }
+        ("POST", "/v1/responses/input_tokens") => Reply::json(
+            200,
+            json!({"object": "response.input_tokens", "input_tokens": call.body["input"].as_str().map_or(0, |s| s.split_whitespace().count())}),
+        ),
         ("DELETE", p) if p == format!("/v1/responses/{STORED}") => Reply::json(
             200,
             json!({"id": STORED, "object": "response", "deleted": true}),
@@ -1109,6 +1118,45 @@ async fn stored_objects_are_forwarded_to_openai_primary() {
     assert!(evs.iter().all(|e| e["ingress"] == "responses"), "{evs:#?}");
     assert_eq!(event(&evs, &got.id)["status"], "success");
     assert_eq!(event(&evs, &missing.id)["http_status"], 404);
+}
+
+// Proves a background response's cancel and the input-token count are forwarded to an
+// OpenAI-kind primary with the caller's body (upstream 2 calls), and answer 404 in OpenAI's
+// shape with an Anthropic primary (upstream never called).
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_and_input_tokens_are_forwarded() {
+    let up = fake_upstream(openai_responses).await;
+    let mut kt = Kt::start(&single("openai", &up, "OPENAI_API_KEY", ""), &keys());
+    let http = reqwest::Client::new();
+    let cancelled = send(http.post(kt.url(&format!("/v1/responses/{STORED}/cancel")))).await;
+    assert_eq!(cancelled.status, 200, "{cancelled:#?}");
+    assert_eq!(cancelled.body["status"], "cancelled");
+    let counted = send(
+        http.post(kt.url("/v1/responses/input_tokens"))
+            .json(&json!({"model": "gpt-4o-mini", "input": "three little words"})),
+    )
+    .await;
+    assert_eq!(counted.status, 200, "{counted:#?}");
+    assert_eq!(counted.body["input_tokens"], 3);
+    stop(&mut kt);
+    let calls = up.calls();
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    assert_eq!(calls[1].body["input"], "three little words");
+
+    let other = fake_upstream(anthropic).await;
+    let mut kt = Kt::start(
+        &single("anthropic", &other, "ANTHROPIC_API_KEY", ""),
+        &keys(),
+    );
+    let refused = send(
+        http.post(kt.url("/v1/responses/input_tokens"))
+            .json(&json!({"input": "x"})),
+    )
+    .await;
+    assert_eq!(refused.status, 404, "{refused:#?}");
+    assert_eq!(refused.body["error"]["code"], "not_found");
+    stop(&mut kt);
+    assert_eq!(other.count(), 0);
 }
 
 // Proves the stored-object routes answer 404 in OpenAI's error shape when the primary does

@@ -81,6 +81,24 @@ pub fn router(state: Live) -> Router {
                 )),
         )
         .route(
+            "/v1/responses/{id}/cancel",
+            post(responses::stored)
+                .fallback(fallbacks::method_not_allowed)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::authenticate,
+                )),
+        )
+        .route(
+            "/v1/responses/input_tokens",
+            post(responses::stored)
+                .fallback(fallbacks::method_not_allowed)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::authenticate,
+                )),
+        )
+        .route(
             "/v1/responses/{id}/input_items",
             get(responses::stored)
                 .fallback(fallbacks::method_not_allowed)

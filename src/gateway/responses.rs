@@ -1,12 +1,13 @@
 //! OpenAI's Responses API: `POST /v1/responses` takes the shared completion path
 //! (`handlers::complete`, ingress `responses`): passed through to a primary that speaks the
-//! API, translated for any other. `GET`/`DELETE /v1/responses/{id}` and
-//! `GET /v1/responses/{id}/input_items` read objects stored at OpenAI, so they are forwarded
-//! to an OpenAI-kind primary as they are, and answered 404 for any other.
+//! API, translated for any other. `GET`/`DELETE /v1/responses/{id}`,
+//! `GET /v1/responses/{id}/input_items`, `POST /v1/responses/{id}/cancel` and
+//! `POST /v1/responses/input_tokens` work on objects and counts kept at OpenAI, so they are
+//! forwarded to an OpenAI-kind primary as they are, and answered 404 for any other.
 
 use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
@@ -24,25 +25,30 @@ pub async fn create(
     complete(&live, &headers, body, Dialect::Responses).await
 }
 
-/// `GET` or `DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items`.
-pub async fn stored(
-    State(live): State<Live>,
-    method: Method,
-    uri: Uri,
-    Path(params): Path<Vec<(String, String)>>,
-) -> Response {
+/// `GET` or `DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`,
+/// `POST /v1/responses/{id}/cancel` and `POST /v1/responses/input_tokens`.
+pub async fn stored(State(live): State<Live>, method: Method, uri: Uri, body: Bytes) -> Response {
     let state = live.current();
     let mut row = new_row(&state);
     row.ingress = Dialect::Responses.as_str();
-    let id = params.first().map(|(_, v)| v.as_str()).unwrap_or_default();
     let rest = uri
         .path_and_query()
         .map_or("", |pq| pq.as_str())
         .strip_prefix("/v1/responses")
         .unwrap_or_default()
         .to_string();
+    let id = rest
+        .trim_start_matches('/')
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let started = std::time::Instant::now();
-    let Some(result) = state.primary.forward_responses(method.clone(), &rest).await else {
+    let Some(result) = state
+        .primary
+        .forward_responses(method.clone(), &rest, (!body.is_empty()).then_some(body))
+        .await
+    else {
         let err = ApiError {
             code: Some("not_found".into()),
             ..ApiError::new(

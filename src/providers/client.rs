@@ -256,14 +256,16 @@ impl Provider {
         }))
     }
 
-    /// Forwards a `GET` or `DELETE` of the Responses API's stored objects (`rest` is what
-    /// follows `/responses`, e.g. `/resp_1/input_items?limit=5`) to a target that speaks
-    /// that API, returning its status, headers and body as they are. `None` for any other
-    /// kind: those objects live at OpenAI.
+    /// Forwards a call on the Responses API's stored objects or token counts (`rest` is
+    /// what follows `/responses`, e.g. `/resp_1/input_items?limit=5`, `/resp_1/cancel`,
+    /// `/input_tokens`; `body` the caller's JSON, if any) to a target that speaks that API,
+    /// returning its status, headers and body as they are. `None` for any other kind: those
+    /// objects live at OpenAI.
     pub async fn forward_responses(
         &self,
         method: reqwest::Method,
         rest: &str,
+        body: Option<bytes::Bytes>,
     ) -> Option<Result<(u16, HeaderMap, bytes::Bytes), UpstreamError>> {
         let t = &self.target;
         let path = match self.kind {
@@ -286,8 +288,14 @@ impl Provider {
             if self.background {
                 headers.insert("x-kt-shadow", HeaderValue::from_static("1"));
             }
-            self.auth.apply(&self.http, &url, b"", &mut headers).await?;
-            let req = self.http.request(method, url).headers(headers);
+            let bytes = body.unwrap_or_default();
+            if !bytes.is_empty() {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            }
+            self.auth
+                .apply(&self.http, &url, &bytes, &mut headers)
+                .await?;
+            let req = self.http.request(method, url).headers(headers).body(bytes);
             http::exchange(req, self.timeout).await
         }
         .await;
