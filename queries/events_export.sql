@@ -3,13 +3,13 @@
 -- within a request, its first shadow first, for `kt events export` (an evaluation
 -- dataset). A shadow still in flight has status 'pending'. Answer texts are NULL unless
 -- `log_shadow_response` stored them; prompts are never exported.
--- Columns: request_id, ts, stream, policy_findings; primary: p_target, p_provider,
+-- Columns: request_id, ts, stream, ingress (the caller's API), policy_findings; primary: p_target, p_provider,
 --   p_model, p_status, p_http_status, p_latency_ms (time waiting on the primary),
 --   p_ttft_ms, p_input_tokens, p_output_tokens, p_finish_reason, p_error_class,
 --   p_error_message, p_text; shadow: the same prefixed s_; comparison: latency_diff_ms,
 --   token_count_diff, ttft_diff_ms, content_similarity, similarity_algorithm.
 SELECT
-    p.request_id, p.ts, p.stream, r.policy_findings,
+    p.request_id, p.ts, p.stream, r.ingress, r.policy_findings,
     p.primary_target AS p_target, r.provider AS p_provider, p.primary_model AS p_model,
     p.primary_status AS p_status, r.http_status AS p_http_status,
     p.primary_latency_ms AS p_latency_ms, p.primary_ttft_ms AS p_ttft_ms,

@@ -452,6 +452,10 @@ async fn export_writes_mirrored_pairs_with_both_answers() {
     let p = &pairs[0];
     assert!(p.get("prompt").is_none(), "prompts are not stored: {p:#}");
     assert_eq!(p["stream"], false);
+    assert_eq!(
+        p["ingress"], "openai",
+        "the caller's API is exported: {p:#}"
+    );
     assert!(p["timestamp"].as_str().unwrap().ends_with('Z'));
     let (pri, sha, cmp) = (&p["primary"], &p["shadow"], &p["comparison"]);
     assert_eq!(

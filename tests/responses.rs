@@ -947,8 +947,32 @@ async fn mirrored_to_anthropic_and_openai_shadows() {
         json!({"model": "gpt-4o-mini", "input": "And then?", "previous_response_id": "resp_prev1"});
     let stateful = post_responses(&kt, &stateful_body).await;
     assert_eq!(stateful.status, 200, "{stateful:#?}");
+    // /metrics counts the requests under their ingress.
+    let metrics = reqwest::get(kt.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("kt_requests_total{") && l.contains("ingress=\"responses\"")),
+        "{metrics}"
+    );
 
     stop(&mut kt);
+    // `kt events export` says which API each pair's caller spoke.
+    let export = stdout_ok(&kt_cli(&kt.db, &["events", "export"]));
+    let pairs: Vec<Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!pairs.is_empty());
+    assert!(
+        pairs.iter().all(|p| p["ingress"] == "responses"),
+        "{export}"
+    );
     let evs = events(&kt.db, 10);
     assert_eq!(evs.len(), 3);
     for e in &evs {

@@ -16,6 +16,8 @@ pub struct ExportPair {
     pub timestamp: String,
     /// The caller asked for `stream: true` (both sides were streamed).
     pub stream: bool,
+    /// The API the caller spoke: `openai`, `anthropic` or `responses`.
+    pub ingress: String,
     pub primary: PairSide,
     pub shadow: PairSide,
     pub comparison: PairComparison,
@@ -109,6 +111,7 @@ fn pair_from_row(r: &Row<'_>) -> rusqlite::Result<ExportPair> {
         request_id: r.get("request_id")?,
         timestamp: r.get("ts")?,
         stream: r.get("stream")?,
+        ingress: r.get("ingress")?,
         primary: side("p")?,
         shadow: side("s")?,
         comparison: PairComparison {
