@@ -1,4 +1,4 @@
-//! Micro-benchmarks (issue #7): the event writer's sustained inserts per second, and the
+//! Micro-benchmarks: the event writer's sustained inserts per second, and the
 //! content similarity per pair for 2 KB and 10 KB answers.
 //!
 //! Run with `cargo bench --bench micro` (about 17 s). A plain binary with its own timing
@@ -29,7 +29,7 @@ use kt::store::{self, EventSink, RequestRow, ShadowRow};
 const QUEUE_CAPACITY: usize = 65_536;
 /// Events per writer run.
 const WRITER_EVENTS: u64 = 200_000;
-/// Reach goals from issue #7.
+/// Reach goals for the writer and the similarity.
 const GOAL_EVENTS_PER_S: f64 = 100_000.0;
 const GOAL_SIMILARITY_10K_US: f64 = 500.0;
 

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Semantic comparison end to end (issue #10): the embedding-similarity and LLM-judge
+//! Semantic comparison end to end: the embedding-similarity and LLM-judge
 //! evaluators run off the request path on their own pools after a successful shadow call.
 //! A fake OpenAI-compatible evaluator serves `/v1/embeddings` (deterministic vectors) and a
 //! judge chat answering JSON; the tests check the stored values against what the fakes

@@ -1,4 +1,4 @@
-//! Semantic comparison (issue #10): two opt-in evaluators that judge a successful shadow
+//! Semantic comparison: two opt-in evaluators that judge a successful shadow
 //! pair by meaning rather than words, off the request path. `semantic` embeds both
 //! answers and takes the cosine of their vectors; `judge` asks an LLM with a fixed rubric
 //! whether the shadow's answer is better than, as good as or worse than the primary's.

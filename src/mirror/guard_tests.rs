@@ -318,7 +318,7 @@ fn load_seed_reads_today_and_the_last_events() {
     );
 }
 
-// Regression (review, session 3): a reload that rebuilds the guard hands over to the new
+// Regression: a reload that rebuilds the guard hands over to the new
 // one: spend the old one counted beyond the database seed carries over, and calls that
 // finish on the old guard afterwards (in flight across the reload) count in the new one.
 #[test]

@@ -221,7 +221,7 @@ fn read_page(
 mod tests {
     use super::*;
 
-    // Regression (review, session 3): a request mirrored live to the target counts as
+    // Regression: a request mirrored live to the target counts as
     // paired even while its shadow is still in flight (no shadow_results row yet), as the
     // first shadow or as an extra one; otherwise the replay row would take the live row's
     // (request, target) slot.

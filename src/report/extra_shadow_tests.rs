@@ -1,4 +1,4 @@
-//! Regression (review, session 3): a request's second and later shadows live in
+//! Regression: a request's second and later shadows live in
 //! `request_extra_shadows`; their models must be priced like the first shadow's, and the
 //! Step 6 summary must not count a request once per shadow.
 
