@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::body;
 use super::errors::ApiError;
 use super::live::Live;
 use super::request_id;
@@ -73,33 +74,8 @@ async fn count(
     body: Result<Bytes, BytesRejection>,
     model: &mut String,
 ) -> Result<u64, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                "request body is larger than the gateway accepts",
-                "bad_request",
-            )
-        } else {
-            ApiError::bad_request(format!("cannot read the request body: {rejection}"), None)
-        }
-    })?;
-    let mut caller = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => {
-            return Err(ApiError::bad_request(
-                "the request body must be a JSON object",
-                None,
-            ));
-        }
-        Err(e) => {
-            return Err(ApiError::bad_request(
-                format!("the request body is not valid JSON: {e}"),
-                None,
-            ));
-        }
-    };
+    let body = body::read(body)?;
+    let mut caller = body::json_object(&body)?;
     match caller.get("model") {
         Some(Value::String(m)) if !m.is_empty() => model.clone_from(m),
         _ => {

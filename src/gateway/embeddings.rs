@@ -12,10 +12,11 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use super::body;
 use super::errors::ApiError;
 use super::handlers::{Scan, Unanswered, answer, elapsed_ms, new_row};
 use super::live::Live;
@@ -53,18 +54,7 @@ async fn embed(
     row: &mut RequestRow,
     scan: &mut Scan,
 ) -> Result<Object, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                "request body is larger than the gateway accepts",
-                "bad_request",
-            )
-        } else {
-            ApiError::bad_request(format!("cannot read the request body: {rejection}"), None)
-        }
-    })?;
+    let body = body::read(body)?;
     let mut req = parse(&body)?;
     let model = req
         .get("model")
@@ -98,31 +88,8 @@ async fn embed(
 /// and none of the fields that would pick an upstream host or key.
 #[allow(clippy::result_large_err)]
 fn parse(body: &[u8]) -> Result<Object, ApiError> {
-    let req = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => {
-            return Err(ApiError::bad_request(
-                "the request body must be a JSON object",
-                None,
-            ));
-        }
-        Err(e) => {
-            return Err(ApiError::bad_request(
-                format!("the request body is not valid JSON: {e}"),
-                None,
-            ));
-        }
-    };
-    for field in ["api_base", "base_url", "api_key", "api_version"] {
-        if req.contains_key(field) {
-            return Err(ApiError::bad_request(
-                format!(
-                    "`{field}` is not accepted: upstream hosts and keys come only from kt's config"
-                ),
-                Some(field),
-            ));
-        }
-    }
+    let req = body::json_object(body)?;
+    body::refuse_upstream_choice(&req)?;
     if !matches!(req.get("model"), Some(Value::String(m)) if !m.is_empty()) {
         return Err(ApiError::bad_request(
             "you must provide a `model` parameter (a non-empty string)",

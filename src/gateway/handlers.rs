@@ -14,10 +14,11 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value};
 
+use super::body;
 use super::dialect::{Dialect, Inbound};
 use super::errors::ApiError;
 use super::live::Live;
@@ -219,18 +220,7 @@ async fn proxy(
     scan: &mut Scan,
     started: Instant,
 ) -> Result<Proxied, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                "request body is larger than the gateway accepts",
-                "bad_request",
-            )
-        } else {
-            ApiError::bad_request(format!("cannot read the request body: {rejection}"), None)
-        }
-    })?;
+    let body = body::read(body)?;
     let Inbound {
         mut req,
         caller,
@@ -490,27 +480,8 @@ fn start_mirroring(
 // only add an allocation.
 #[allow(clippy::result_large_err)]
 pub(super) fn parse_request(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("the request body is not valid JSON: {e}"), None)
-    })?;
-    let Value::Object(req) = value else {
-        return Err(ApiError::bad_request(
-            "the request body must be a JSON object",
-            None,
-        ));
-    };
-    // Upstream hosts come only from kt's config; a client that tries to pick one (the
-    // way some gateways let `api_base` redirect a call, and leak the key with it) is told so.
-    for field in ["api_base", "base_url", "api_key", "api_version"] {
-        if req.contains_key(field) {
-            return Err(ApiError::bad_request(
-                format!(
-                    "`{field}` is not accepted: upstream hosts and keys come only from kt's config"
-                ),
-                Some(field),
-            ));
-        }
-    }
+    let req = body::json_object(body)?;
+    body::refuse_upstream_choice(&req)?;
     match req.get("model") {
         Some(Value::String(m)) if !m.is_empty() => {}
         Some(_) => {

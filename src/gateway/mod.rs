@@ -2,6 +2,7 @@
 //! work (shadows, event rows) before the process exits.
 
 mod auth;
+mod body;
 mod count_tokens;
 mod dialect;
 mod embeddings;
