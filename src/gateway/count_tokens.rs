@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::body;
 use super::errors::ApiError;
+use super::handlers::policy_blocked;
 use super::live::Live;
 use super::request_id;
 use super::state::AppState;
@@ -134,20 +135,8 @@ fn apply_policies(state: &AppState, caller: &mut Object) -> Result<(), ApiError>
             .map(|s| s.clone())
             .collect();
         let blocked = state.filter.blocking_findings(&prompt.join("\n"));
-        if let Some(first) = blocked.first() {
-            let kinds: Vec<&str> = blocked.iter().map(|f| f.kind.as_str()).collect();
-            return Err(ApiError {
-                code: Some("content_policy_violation".into()),
-                class: "policy",
-                ..ApiError::bad_request(
-                    format!(
-                        "the request was blocked by policy `{}`: it contains {}",
-                        first.policy,
-                        kinds.join(", ")
-                    ),
-                    Some("messages"),
-                )
-            });
+        if !blocked.is_empty() {
+            return Err(policy_blocked(&blocked, "messages"));
         }
     }
     Ok(())

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::body;
 use super::errors::ApiError;
-use super::handlers::{Scan, Unanswered, answer, elapsed_ms, new_row};
+use super::handlers::{Scan, Unanswered, answer, elapsed_ms, new_row, policy_blocked};
 use super::live::Live;
 use super::request_id;
 use super::state::AppState;
@@ -141,20 +141,8 @@ fn apply_policies(
     let joined: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
     let joined = joined.join("\n");
     let blocked = state.filter.blocking_findings(&joined);
-    if let Some(first) = blocked.first() {
-        let kinds: Vec<&str> = blocked.iter().map(|f| f.kind.as_str()).collect();
-        let err = ApiError {
-            code: Some("content_policy_violation".into()),
-            class: "policy",
-            ..ApiError::bad_request(
-                format!(
-                    "the request was blocked by policy `{}`: it contains {}",
-                    first.policy,
-                    kinds.join(", ")
-                ),
-                Some("input"),
-            )
-        };
+    if !blocked.is_empty() {
+        let err = policy_blocked(&blocked, "input");
         row.status = "blocked".into();
         scan.blocked = blocked;
         return Err(err);

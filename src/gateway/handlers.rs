@@ -264,19 +264,7 @@ async fn proxy(
         let blocked = state.filter.blocking_findings(&prompt_text(&req));
         if !blocked.is_empty() {
             row.status = "blocked".into();
-            let kinds: Vec<&str> = blocked.iter().map(|f| f.kind.as_str()).collect();
-            let err = ApiError {
-                code: Some("content_policy_violation".into()),
-                class: "policy",
-                ..ApiError::bad_request(
-                    format!(
-                        "the request was blocked by policy `{}`: it contains {}",
-                        blocked[0].policy,
-                        kinds.join(", ")
-                    ),
-                    Some("messages"),
-                )
-            };
+            let err = policy_blocked(&blocked, "messages");
             scan.blocked = blocked;
             return Err(err);
         }
@@ -473,6 +461,25 @@ fn start_mirroring(
         None => row.mirror_state = "dropped".into(),
     }
     launched.mirroring
+}
+
+/// The 400 for a request that `action: block` policies refuse, naming the first policy and
+/// every kind found; `field` is where the text was (`messages`, `input`). Non-empty
+/// `findings` only.
+pub(super) fn policy_blocked(findings: &[PolicyFinding], field: &str) -> ApiError {
+    let policy = findings.first().map_or("", |f| f.policy.as_str());
+    let kinds: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
+    ApiError {
+        code: Some("content_policy_violation".into()),
+        class: "policy",
+        ..ApiError::bad_request(
+            format!(
+                "the request was blocked by policy `{policy}`: it contains {}",
+                kinds.join(", ")
+            ),
+            Some(field),
+        )
+    }
 }
 
 /// Parses and checks a Chat Completions request body.
