@@ -10,7 +10,6 @@ use common::*;
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 const MODEL: &str = "gpt-4o-mini";
@@ -322,50 +321,8 @@ async fn entra_token_goes_as_bearer() {
 }
 
 /// A caller's streamed answer: status, request id, and the SSE payloads in order.
-struct Streamed {
-    status: u16,
-    id: String,
-    payloads: Vec<String>,
-}
-
-async fn stream_post(kt: &Kt, body: &Value) -> Streamed {
-    let resp = reqwest::Client::new()
-        .post(kt.url("/v1/chat/completions"))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let id = resp
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let mut bytes = Vec::new();
-    let mut s = resp.bytes_stream();
-    while let Some(chunk) = s.next().await {
-        bytes.extend_from_slice(&chunk.unwrap());
-    }
-    let text = String::from_utf8(bytes).unwrap();
-    let payloads = text
-        .split("\n\n")
-        .filter(|f| !f.is_empty())
-        .map(|f| {
-            f.strip_prefix("data: ")
-                .unwrap_or_else(|| panic!("not a data frame: {f:?} in {text}"))
-                .to_string()
-        })
-        .collect();
-    Streamed {
-        status,
-        id,
-        payloads,
-    }
-}
-
 /// The JSON chunks of a stream ending in `[DONE]`.
-fn chunks(s: &Streamed) -> Vec<Value> {
+fn chunks(s: &SseAnswer) -> Vec<Value> {
     assert_eq!(
         s.payloads.last().map(String::as_str),
         Some("[DONE]"),
@@ -396,10 +353,10 @@ async fn azure_stream_is_relayed_with_usage_and_ttft() {
     let mut kt = Kt::start(&azure_config(&up.url(), &dated("2024-10-21")), &envs());
     let mut req = chat(MODEL, "Stream please.");
     req["stream"] = json!(true);
-    let plain = stream_post(&kt, &req).await;
+    let plain = post_sse(&kt, &req).await;
     assert_eq!(plain.status, 200, "{:?}", plain.payloads);
     req["stream_options"] = json!({"include_usage": true});
-    let with_usage = stream_post(&kt, &req).await;
+    let with_usage = post_sse(&kt, &req).await;
     assert_eq!(with_usage.status, 200, "{:?}", with_usage.payloads);
     stop(&mut kt);
 

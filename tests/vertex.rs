@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 const CLAUDE: &str = "claude-sonnet-4@20250514";
@@ -102,39 +101,6 @@ async fn fake_vertex(accepted: Accepted) -> Upstream {
     .await
 }
 
-/// Reads a streamed answer: status, request id and the SSE payloads in order.
-async fn stream_post(kt: &Kt, body: &Value) -> (u16, String, Vec<String>) {
-    let resp = reqwest::Client::new()
-        .post(kt.url("/v1/chat/completions"))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let id = resp
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let mut bytes = Vec::new();
-    let mut s = resp.bytes_stream();
-    while let Some(chunk) = s.next().await {
-        bytes.extend_from_slice(&chunk.unwrap());
-    }
-    let text = String::from_utf8(bytes).unwrap();
-    let payloads = text
-        .split("\n\n")
-        .filter(|f| !f.is_empty())
-        .map(|f| {
-            f.strip_prefix("data: ")
-                .unwrap_or_else(|| panic!("not a data frame: {f:?} in {text}"))
-                .to_string()
-        })
-        .collect();
-    (status, id, payloads)
-}
-
 /// Checks what kt sent to Vertex for Claude: Anthropic's Messages body without `model`,
 /// with Vertex's `anthropic_version`, and no `anthropic-version` header.
 fn assert_claude_body(call: &Call) {
@@ -181,7 +147,11 @@ async fn claude_on_vertex_with_a_service_account() {
     let mut streamed = chat(CLAUDE, "Stream please.");
     streamed["stream"] = json!(true);
     streamed["stream_options"] = json!({"include_usage": true});
-    let (status, stream_id, payloads) = stream_post(&kt, &streamed).await;
+    let SseAnswer {
+        status,
+        id: stream_id,
+        payloads,
+    } = post_sse(&kt, &streamed).await;
     assert_eq!(status, 200, "{payloads:?}");
     assert_eq!(payloads.last().map(String::as_str), Some("[DONE]"));
     let chunks: Vec<Value> = payloads[..payloads.len() - 1]
@@ -664,10 +634,18 @@ async fn gemini_on_vertex_streamed() {
     let mut kt = start(&vertex_config(&up.url(), ""), &sa_envs(&key_file));
     let mut req = chat(GEMINI, "Stream please.");
     req["stream"] = json!(true);
-    let (status, plain_id, plain) = stream_post(&kt, &req).await;
+    let SseAnswer {
+        status,
+        id: plain_id,
+        payloads: plain,
+    } = post_sse(&kt, &req).await;
     assert_eq!(status, 200, "{plain:?}");
     req["stream_options"] = json!({"include_usage": true});
-    let (status, usage_id, with_usage) = stream_post(&kt, &req).await;
+    let SseAnswer {
+        status,
+        id: usage_id,
+        payloads: with_usage,
+    } = post_sse(&kt, &req).await;
     assert_eq!(status, 200, "{with_usage:?}");
     stop(&mut kt);
 
@@ -759,7 +737,11 @@ async fn gemini_on_vertex_as_streamed_shadow() {
     let mut kt = start(&cfg, &sa_envs(&key_file));
     let mut req = chat("gpt-4o-mini", "Stream please.");
     req["stream"] = json!(true);
-    let (status, id, payloads) = stream_post(&kt, &req).await;
+    let SseAnswer {
+        status,
+        id,
+        payloads,
+    } = post_sse(&kt, &req).await;
     assert_eq!(status, 200, "{payloads:?}");
     stop(&mut kt);
 

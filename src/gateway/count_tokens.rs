@@ -18,7 +18,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::body;
 use super::errors::ApiError;
+use super::handlers::policy_blocked;
 use super::live::Live;
 use super::request_id;
 use super::state::AppState;
@@ -73,33 +75,8 @@ async fn count(
     body: Result<Bytes, BytesRejection>,
     model: &mut String,
 ) -> Result<u64, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                "request body is larger than the gateway accepts",
-                "bad_request",
-            )
-        } else {
-            ApiError::bad_request(format!("cannot read the request body: {rejection}"), None)
-        }
-    })?;
-    let mut caller = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => {
-            return Err(ApiError::bad_request(
-                "the request body must be a JSON object",
-                None,
-            ));
-        }
-        Err(e) => {
-            return Err(ApiError::bad_request(
-                format!("the request body is not valid JSON: {e}"),
-                None,
-            ));
-        }
-    };
+    let body = body::read(body)?;
+    let mut caller = body::json_object(&body)?;
     match caller.get("model") {
         Some(Value::String(m)) if !m.is_empty() => model.clone_from(m),
         _ => {
@@ -158,20 +135,8 @@ fn apply_policies(state: &AppState, caller: &mut Object) -> Result<(), ApiError>
             .map(|s| s.clone())
             .collect();
         let blocked = state.filter.blocking_findings(&prompt.join("\n"));
-        if let Some(first) = blocked.first() {
-            let kinds: Vec<&str> = blocked.iter().map(|f| f.kind.as_str()).collect();
-            return Err(ApiError {
-                code: Some("content_policy_violation".into()),
-                class: "policy",
-                ..ApiError::bad_request(
-                    format!(
-                        "the request was blocked by policy `{}`: it contains {}",
-                        first.policy,
-                        kinds.join(", ")
-                    ),
-                    Some("messages"),
-                )
-            });
+        if !blocked.is_empty() {
+            return Err(policy_blocked(&blocked, "messages"));
         }
     }
     Ok(())

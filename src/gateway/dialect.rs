@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use super::body;
 use super::errors::ApiError;
 use super::handlers::parse_request;
 use crate::ingress::anthropic_request::to_chat_request;
@@ -88,7 +89,7 @@ impl Dialect {
                 native: None,
             }),
             Self::Anthropic => {
-                let caller = json_object(body)?;
+                let caller = body::json_object(body)?;
                 let req = to_chat_request(&caller).map_err(|e| {
                     ApiError::bad_request(format!("{}: {}", e.field, e.message), Some(&e.field))
                 })?;
@@ -99,7 +100,7 @@ impl Dialect {
                 })
             }
             Self::Responses => {
-                let caller = json_object(body)?;
+                let caller = body::json_object(body)?;
                 let t = responses_request::to_chat_request(&caller).map_err(|e| {
                     ApiError::bad_request(format!("{}: {}", e.field, e.message), Some(&e.field))
                 })?;
@@ -139,21 +140,5 @@ impl Dialect {
             Self::OpenAi | Self::Responses => err.into_response(),
             Self::Anthropic => err.into_anthropic_response(request_id),
         }
-    }
-}
-
-/// A body that must be a JSON object (the translated dialects read it field by field).
-#[allow(clippy::result_large_err)]
-fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::bad_request(
-            "the request body must be a JSON object",
-            None,
-        )),
-        Err(e) => Err(ApiError::bad_request(
-            format!("the request body is not valid JSON: {e}"),
-            None,
-        )),
     }
 }

@@ -12,12 +12,13 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use super::body;
 use super::errors::ApiError;
-use super::handlers::{Scan, Unanswered, answer, elapsed_ms, new_row};
+use super::handlers::{Scan, Unanswered, answer, elapsed_ms, new_row, policy_blocked};
 use super::live::Live;
 use super::request_id;
 use super::state::AppState;
@@ -53,18 +54,7 @@ async fn embed(
     row: &mut RequestRow,
     scan: &mut Scan,
 ) -> Result<Object, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                "request body is larger than the gateway accepts",
-                "bad_request",
-            )
-        } else {
-            ApiError::bad_request(format!("cannot read the request body: {rejection}"), None)
-        }
-    })?;
+    let body = body::read(body)?;
     let mut req = parse(&body)?;
     let model = req
         .get("model")
@@ -98,31 +88,8 @@ async fn embed(
 /// and none of the fields that would pick an upstream host or key.
 #[allow(clippy::result_large_err)]
 fn parse(body: &[u8]) -> Result<Object, ApiError> {
-    let req = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => {
-            return Err(ApiError::bad_request(
-                "the request body must be a JSON object",
-                None,
-            ));
-        }
-        Err(e) => {
-            return Err(ApiError::bad_request(
-                format!("the request body is not valid JSON: {e}"),
-                None,
-            ));
-        }
-    };
-    for field in ["api_base", "base_url", "api_key", "api_version"] {
-        if req.contains_key(field) {
-            return Err(ApiError::bad_request(
-                format!(
-                    "`{field}` is not accepted: upstream hosts and keys come only from kt's config"
-                ),
-                Some(field),
-            ));
-        }
-    }
+    let req = body::json_object(body)?;
+    body::refuse_upstream_choice(&req)?;
     if !matches!(req.get("model"), Some(Value::String(m)) if !m.is_empty()) {
         return Err(ApiError::bad_request(
             "you must provide a `model` parameter (a non-empty string)",
@@ -174,20 +141,8 @@ fn apply_policies(
     let joined: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
     let joined = joined.join("\n");
     let blocked = state.filter.blocking_findings(&joined);
-    if let Some(first) = blocked.first() {
-        let kinds: Vec<&str> = blocked.iter().map(|f| f.kind.as_str()).collect();
-        let err = ApiError {
-            code: Some("content_policy_violation".into()),
-            class: "policy",
-            ..ApiError::bad_request(
-                format!(
-                    "the request was blocked by policy `{}`: it contains {}",
-                    first.policy,
-                    kinds.join(", ")
-                ),
-                Some("input"),
-            )
-        };
+    if !blocked.is_empty() {
+        let err = policy_blocked(&blocked, "input");
         row.status = "blocked".into();
         scan.blocked = blocked;
         return Err(err);

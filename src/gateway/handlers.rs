@@ -14,10 +14,11 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value};
 
+use super::body;
 use super::dialect::{Dialect, Inbound};
 use super::errors::ApiError;
 use super::live::Live;
@@ -219,18 +220,7 @@ async fn proxy(
     scan: &mut Scan,
     started: Instant,
 ) -> Result<Proxied, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                "request body is larger than the gateway accepts",
-                "bad_request",
-            )
-        } else {
-            ApiError::bad_request(format!("cannot read the request body: {rejection}"), None)
-        }
-    })?;
+    let body = body::read(body)?;
     let Inbound {
         mut req,
         caller,
@@ -274,19 +264,7 @@ async fn proxy(
         let blocked = state.filter.blocking_findings(&prompt_text(&req));
         if !blocked.is_empty() {
             row.status = "blocked".into();
-            let kinds: Vec<&str> = blocked.iter().map(|f| f.kind.as_str()).collect();
-            let err = ApiError {
-                code: Some("content_policy_violation".into()),
-                class: "policy",
-                ..ApiError::bad_request(
-                    format!(
-                        "the request was blocked by policy `{}`: it contains {}",
-                        blocked[0].policy,
-                        kinds.join(", ")
-                    ),
-                    Some("messages"),
-                )
-            };
+            let err = policy_blocked(&blocked, "messages");
             scan.blocked = blocked;
             return Err(err);
         }
@@ -485,32 +463,32 @@ fn start_mirroring(
     launched.mirroring
 }
 
+/// The 400 for a request that `action: block` policies refuse, naming the first policy and
+/// every kind found; `field` is where the text was (`messages`, `input`). Non-empty
+/// `findings` only.
+pub(super) fn policy_blocked(findings: &[PolicyFinding], field: &str) -> ApiError {
+    let policy = findings.first().map_or("", |f| f.policy.as_str());
+    let kinds: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
+    ApiError {
+        code: Some("content_policy_violation".into()),
+        class: "policy",
+        ..ApiError::bad_request(
+            format!(
+                "the request was blocked by policy `{policy}`: it contains {}",
+                kinds.join(", ")
+            ),
+            Some(field),
+        )
+    }
+}
+
 /// Parses and checks a Chat Completions request body.
 // The error is built once per rejected request and answered at once; boxing it would
 // only add an allocation.
 #[allow(clippy::result_large_err)]
 pub(super) fn parse_request(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("the request body is not valid JSON: {e}"), None)
-    })?;
-    let Value::Object(req) = value else {
-        return Err(ApiError::bad_request(
-            "the request body must be a JSON object",
-            None,
-        ));
-    };
-    // Upstream hosts come only from kt's config; a client that tries to pick one (the
-    // way some gateways let `api_base` redirect a call, and leak the key with it) is told so.
-    for field in ["api_base", "base_url", "api_key", "api_version"] {
-        if req.contains_key(field) {
-            return Err(ApiError::bad_request(
-                format!(
-                    "`{field}` is not accepted: upstream hosts and keys come only from kt's config"
-                ),
-                Some(field),
-            ));
-        }
-    }
+    let req = body::json_object(body)?;
+    body::refuse_upstream_choice(&req)?;
     match req.get("model") {
         Some(Value::String(m)) if !m.is_empty() => {}
         Some(_) => {

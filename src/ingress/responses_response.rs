@@ -1,8 +1,8 @@
 //! kt's internal answer (a `chat.completion`) → an OpenAI Responses `response` object for
-//! callers of `POST /v1/responses`, and the reverse reading of a native Responses object
-//! (from a passthrough primary) into what kt records: text, tool calls, usage, outcome.
-//! The object builders here are shared with the stream encoder, so a streamed answer ends
-//! with the same object a non-streamed one returns.
+//! callers of `POST /v1/responses`. The object builders here are shared with the stream
+//! encoder, so a streamed answer ends with the same object a non-streamed one returns.
+//! A native Responses object (from a passthrough primary) is read by
+//! `providers::openai::responses`, not here.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -107,118 +107,6 @@ pub fn to_response(completion: &Object, requested_model: &str) -> Object {
 /// is returned to the caller as it is.
 pub fn is_response(body: &Object) -> bool {
     body.get("object").and_then(Value::as_str) == Some("response")
-}
-
-/// Why a Responses answer failed: its `error` (or a stream `error` event's fields).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Failure {
-    /// The error code (`server_error`, `rate_limit_exceeded`, …), when one was given.
-    pub code: Option<String>,
-    /// The human-readable description.
-    pub message: String,
-}
-
-/// What kt records from a native Responses object: the answer as Chat Completions would
-/// have reported it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResponseSummary {
-    /// The `output_text` parts of every `message` item, concatenated.
-    pub text: String,
-    /// The `refusal` parts, concatenated; `None` when there are none.
-    pub refusal: Option<String>,
-    /// Each `function_call` item: (`call_id`, `name`, `arguments`).
-    pub tool_calls: Vec<(String, String, String)>,
-    /// `usage.input_tokens` (`None` without usage, as in a failed response).
-    pub input_tokens: Option<u64>,
-    /// `usage.output_tokens` (reasoning included, as Chat's `completion_tokens`).
-    pub output_tokens: Option<u64>,
-    /// `usage.input_tokens_details.cached_tokens`.
-    pub cached_tokens: Option<u64>,
-    /// `usage.output_tokens_details.reasoning_tokens`.
-    pub reasoning_tokens: Option<u64>,
-    /// The response's `status` (`completed`, `incomplete`, `failed`, …).
-    pub status: String,
-    /// The Chat Completions `finish_reason` the outcome means (`stop`, `tool_calls`,
-    /// `length`, `content_filter`); `None` for a response that did not finish (`failed`,
-    /// `cancelled`, `in_progress`, `queued`).
-    pub finish_reason: Option<&'static str>,
-    /// The response's `error`, when it failed.
-    pub error: Option<Failure>,
-}
-
-/// Reads a native Responses object. Unknown output items (reasoning, built-in tool calls)
-/// carry no text and are skipped; missing fields read as empty, never as a panic.
-pub fn summary_of_response(body: &Object) -> ResponseSummary {
-    let mut s = ResponseSummary {
-        status: str_at(body.get("status")).unwrap_or("").to_string(),
-        ..ResponseSummary::default()
-    };
-    let mut refusal = String::new();
-    for item in body
-        .get("output")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        match str_at(item.get("type")) {
-            Some("message") => {
-                for part in item
-                    .get("content")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    match str_at(part.get("type")) {
-                        Some("output_text") => {
-                            s.text.push_str(str_at(part.get("text")).unwrap_or(""))
-                        }
-                        Some("refusal") => {
-                            refusal.push_str(str_at(part.get("refusal")).unwrap_or(""))
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            Some("function_call") => s.tool_calls.push((
-                str_at(item.get("call_id")).unwrap_or("").to_string(),
-                str_at(item.get("name")).unwrap_or("").to_string(),
-                str_at(item.get("arguments")).unwrap_or("").to_string(),
-            )),
-            _ => {}
-        }
-    }
-    if !refusal.is_empty() {
-        s.refusal = Some(refusal);
-    }
-    if let Some(u) = body.get("usage").filter(|u| u.is_object()) {
-        let count = |path: &[&str]| {
-            path.iter()
-                .try_fold(u, |v, k| v.get(k))
-                .and_then(Value::as_u64)
-        };
-        s.input_tokens = count(&["input_tokens"]);
-        s.output_tokens = count(&["output_tokens"]);
-        s.cached_tokens = count(&["input_tokens_details", "cached_tokens"]);
-        s.reasoning_tokens = count(&["output_tokens_details", "reasoning_tokens"]);
-    }
-    let reason = body
-        .get("incomplete_details")
-        .and_then(|d| d.get("reason"))
-        .and_then(Value::as_str);
-    s.finish_reason = match (s.status.as_str(), reason) {
-        ("completed", _) if !s.tool_calls.is_empty() => Some("tool_calls"),
-        ("completed", _) => Some("stop"),
-        ("incomplete", Some("content_filter")) => Some("content_filter"),
-        ("incomplete", _) => Some("length"),
-        _ => None,
-    };
-    if let Some(e) = body.get("error").filter(|e| e.is_object()) {
-        s.error = Some(Failure {
-            code: str_at(e.get("code")).map(str::to_string),
-            message: str_at(e.get("message")).unwrap_or("").to_string(),
-        });
-    }
-    s
 }
 
 /// Token counts as Chat Completions usage carries them.
@@ -449,10 +337,6 @@ pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-fn str_at(v: Option<&Value>) -> Option<&str> {
-    v.and_then(Value::as_str)
 }
 
 #[cfg(test)]

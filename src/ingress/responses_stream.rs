@@ -2,17 +2,16 @@
 //! events, for streamed `POST /v1/responses` (provider-apis-more.md §5.5): `response.created`
 //! and `response.in_progress` first, an `output_item.added` … `output_item.done` run per
 //! message or function call, and a terminal `response.completed` / `.incomplete` /
-//! `.failed` carrying the whole response. Also reads native events from a passthrough
-//! primary ([`summary_of_event`]).
+//! `.failed` carrying the whole response. Native events from a passthrough primary are
+//! read by `providers::stream::StreamSummary`, not here.
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
 use super::responses_response::{
-    Envelope, Failure, ResponseSummary, Usage, call_id_item, failure_code, function_call_item,
-    id_suffix, item_status, message_id, message_item, now, outcome, refusal_part,
-    summary_of_response, text_part,
+    Envelope, Usage, call_id_item, failure_code, function_call_item, id_suffix, item_status,
+    message_id, message_item, now, outcome, refusal_part, text_part,
 };
 
 /// One content part of a streamed message: text or a refusal, and whether it is closed.
@@ -476,79 +475,6 @@ pub fn sse_frame(event: &Value) -> String {
         Some(kind) => format!("event: {kind}\ndata: {json}\n\n"),
         None => format!("data: {json}\n\n"),
     }
-}
-
-/// What one native Responses stream event tells kt.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventInfo {
-    /// The text a `response.output_text.delta` adds.
-    pub text_delta: Option<String>,
-    /// The event carries part of a function call (an added `function_call` item or an
-    /// arguments delta): like a text delta, it counts as the first output for TTFT.
-    pub tool_call: bool,
-    /// For `response.completed`, `response.incomplete` and `response.failed`: the summary
-    /// of the final response the event carries.
-    pub finished: Option<ResponseSummary>,
-    /// For `error` and `response.failed`: what went wrong.
-    pub error: Option<Failure>,
-}
-
-/// Reads one native stream event; unknown event types tell nothing (as §5.5 asks).
-pub fn summary_of_event(event: &Map<String, Value>) -> EventInfo {
-    let mut info = EventInfo::default();
-    let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
-    match kind {
-        "response.output_text.delta" => {
-            info.text_delta = event
-                .get("delta")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-        }
-        "response.function_call_arguments.delta" => info.tool_call = true,
-        "response.output_item.added" => {
-            info.tool_call = event
-                .get("item")
-                .and_then(|i| i.get("type"))
-                .and_then(Value::as_str)
-                == Some("function_call");
-        }
-        "response.completed" | "response.incomplete" | "response.failed" => {
-            let empty = Map::new();
-            let response = event
-                .get("response")
-                .and_then(Value::as_object)
-                .unwrap_or(&empty);
-            let summary = summary_of_response(response);
-            if kind == "response.failed" {
-                info.error = Some(summary.error.clone().unwrap_or_else(|| Failure {
-                    code: None,
-                    message: "the response failed".into(),
-                }));
-            }
-            info.finished = Some(summary);
-        }
-        "error" => {
-            // The documented shape is flat; some proxies nest it under `error`.
-            let source = event
-                .get("error")
-                .filter(|e| e.is_object())
-                .and_then(Value::as_object)
-                .unwrap_or(event);
-            info.error = Some(Failure {
-                code: source
-                    .get("code")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                message: source
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("stream error")
-                    .to_string(),
-            });
-        }
-        _ => {}
-    }
-    info
 }
 
 #[cfg(test)]

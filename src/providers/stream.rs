@@ -455,4 +455,43 @@ mod tests {
         assert_eq!(s.finish_reason.as_deref(), Some("stop"));
         assert!(is_usage_chunk(&chunks[4]) && !is_usage_chunk(&chunks[3]));
     }
+
+    // Proves native Responses events fold into the summary: a function call's start counts
+    // as first output for TTFT (a message item's does not), text deltas assemble, and the
+    // terminal event gives calls, usage and the finish reason; unknown events tell nothing.
+    #[test]
+    fn summary_folds_native_responses_events() {
+        let started = Instant::now();
+        let mut s = StreamSummary::default();
+        s.observe(
+            &obj(json!({"type": "response.output_item.added",
+                "item": {"type": "message"}})),
+            started,
+        );
+        s.observe(
+            &obj(json!({"type": "response.reasoning_summary_text.delta"})),
+            started,
+        );
+        assert_eq!(s.ttft_ms, None);
+        s.observe(
+            &obj(json!({"type": "response.output_item.added",
+                "item": {"type": "function_call", "call_id": "c"}})),
+            started,
+        );
+        assert!(s.ttft_ms.is_some());
+        s.observe(
+            &obj(json!({"type": "response.output_text.delta", "delta": "Hi"})),
+            started,
+        );
+        s.observe(
+            &obj(json!({"type": "response.completed", "response": {
+                "status": "completed", "usage": {"input_tokens": 3, "output_tokens": 1},
+                "output": [{"type": "function_call", "name": "f", "arguments": "{}"}]}})),
+            started,
+        );
+        assert_eq!(s.text, "Hi");
+        assert_eq!((s.input_tokens, s.output_tokens), (Some(3), Some(1)));
+        assert_eq!(s.finish_reason.as_deref(), Some("tool_calls"));
+        assert!(s.tool_calls().is_some());
+    }
 }

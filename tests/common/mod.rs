@@ -1,6 +1,7 @@
 //! Shared test helpers: fake OpenAI- and Anthropic-compatible upstreams bound to
 //! 127.0.0.1:0 that record every call, a runner for the real `kt` binary, a client for
-//! its chat route (`Answer`, `send`, `post`), event lookups, and the tutorial's configs.
+//! its chat route (`Answer`, `send`, `post`; `post_sse` for streams), event lookups, and
+//! the tutorial's configs.
 //! Streamed answers: `Reply::sse` sends SSE frames one by one with a delay between them,
 //! built by `openai_sse` / `anthropic_sse` in the real wire shapes (provider-apis.md §1.3,
 //! §2.3); the upstream's `StreamLog` says whether kt read each stream to the end.
@@ -958,6 +959,55 @@ pub fn mirror_report(kt: &Kt) -> Value {
     let out = kt.cli(&["mirror", "report", "--format", "json"]);
     let text = stdout_ok(&out);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("report is not JSON ({e}):\n{text}"))
+}
+
+/// A streamed chat answer read to its end: status, `x-request-id` and the `data:`
+/// payloads of its SSE frames in order (`[DONE]` included).
+#[derive(Debug)]
+pub struct SseAnswer {
+    pub status: u16,
+    pub id: String,
+    pub payloads: Vec<String>,
+}
+
+/// POSTs `body` to the chat route and reads the stream, failing on any frame that is not
+/// `data: …`.
+pub async fn post_sse(kt: &Kt, body: &Value) -> SseAnswer {
+    use futures_util::StreamExt;
+
+    let resp = reqwest::Client::new()
+        .post(kt.url("/v1/chat/completions"))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let id = resp
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut bytes = Vec::new();
+    let mut s = resp.bytes_stream();
+    while let Some(chunk) = s.next().await {
+        bytes.extend_from_slice(&chunk.unwrap());
+    }
+    let text = String::from_utf8(bytes).unwrap();
+    let payloads = text
+        .split("\n\n")
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            f.strip_prefix("data: ")
+                .unwrap_or_else(|| panic!("not a data frame: {f:?} in {text}"))
+                .to_string()
+        })
+        .collect();
+    SseAnswer {
+        status,
+        id,
+        payloads,
+    }
 }
 
 /// What a caller of the gateway got back.

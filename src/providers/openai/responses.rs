@@ -215,4 +215,29 @@ mod tests {
         assert!(from_response_body(b"{\"object\":\"chat.completion\"}").is_err());
         assert!(from_response_body(b"<html>").is_err());
     }
+
+    // Proves the other outcomes read right: content_filter, a refusal-only message (no
+    // text, stop), a failed response (no finish reason, no usage), and a malformed
+    // `output` read as empty instead of panicking.
+    #[test]
+    fn reads_other_outcomes() {
+        let filtered = json!({"status":"incomplete",
+            "incomplete_details":{"reason":"content_filter"}});
+        assert_eq!(
+            facts(&filtered).finish_reason.as_deref(),
+            Some("content_filter")
+        );
+        let refused = json!({"status":"completed","output":[
+            {"type":"message","content":[{"type":"refusal","refusal":"No."}]}]});
+        let f = facts(&refused);
+        assert_eq!(
+            (f.text.as_str(), f.finish_reason.as_deref()),
+            ("", Some("stop"))
+        );
+        let failed = json!({"status":"failed",
+            "error":{"code":"server_error","message":"boom"},"usage":null});
+        let f = facts(&failed);
+        assert_eq!((f.finish_reason, f.input_tokens), (None, None));
+        assert_eq!(facts(&json!({"output": 1})), ResponseFacts::default());
+    }
 }
